@@ -1,0 +1,1 @@
+"""GPU kernels (Triton / CUDA) and shaders used by the fast rasterizer backends."""

@@ -1,0 +1,1 @@
+"""The command-line subcommands; each module adds its parser and implements ``run(args)``."""

@@ -1,0 +1,58 @@
+"""Helpers shared by subcommands: which model to open, argument parsing of sizes and ranges."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..assets import DEMO_MODEL
+from ..errors import InputError
+from ..model import Model, open_model
+
+
+def add_model_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", nargs="?", type=Path, default=None,
+                        help="model file (.npz: k4d-viewer canonical or 4K4D runtime); default: the built-in demo")
+
+
+def load_model(path: Path | None) -> Model:
+    """Open ``path``, or the built-in demo when no path is given."""
+    if path is None:
+        if not DEMO_MODEL.exists():
+            raise InputError(DEMO_MODEL, "the built-in demo is missing (make it with: python assets/make_demo.py)")
+        path = DEMO_MODEL
+    return open_model(path)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """'WxH' → (W, H); argparse type."""
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not WIDTHxHEIGHT, e.g. 1920x1080") from None
+    if not (1 <= width <= 16384 and 1 <= height <= 16384):
+        raise argparse.ArgumentTypeError(f"'{text}': width and height must be 1..16384")
+    return width, height
+
+
+def parse_frames(text: str, n_frames: int) -> list[int]:
+    """'A:B' (Python slice, B exclusive; either may be omitted, negatives count from the end) → indices."""
+    parts = text.split(":")
+    if len(parts) != 2:
+        raise InputError("--frames", f"'{text}' is not A:B")
+    try:
+        start, stop = (int(p) if p.strip() else None for p in parts)
+    except ValueError:
+        raise InputError("--frames", f"'{text}' is not A:B with integers") from None
+    frames = list(range(n_frames))[slice(start, stop)]
+    if not frames:
+        raise InputError("--frames", f"'{text}' selects no frame (the model has frames 0..{n_frames - 1})")
+    return frames
+
+
+def human_bytes(count: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if count < 1024 or unit == "GiB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+    return f"{count:.1f} GiB"

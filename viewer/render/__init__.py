@@ -1,0 +1,17 @@
+"""Rasterizer backends behind one interface, and the per-frame render pipeline."""
+
+from __future__ import annotations
+
+from .base import RasterOutput, RasterSettings, Rasterizer
+from .torch_backend import TorchRasterizer
+
+BACKENDS = ("torch",)
+
+__all__ = ["BACKENDS", "RasterOutput", "RasterSettings", "Rasterizer", "TorchRasterizer", "get_backend"]
+
+
+def get_backend(name: str) -> Rasterizer:
+    """The rasterizer called ``name``; ValueError naming the choices if unknown."""
+    if name == "torch":
+        return TorchRasterizer()
+    raise ValueError(f"unknown backend '{name}' (available: {', '.join(BACKENDS)})")

@@ -1,0 +1,41 @@
+"""The small interface every rasterizer backend implements, and the settings and outputs they share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import torch
+
+from ..camera import Camera
+
+
+@dataclass(frozen=True)
+class RasterSettings:
+    """Rasterization rules of reference §4 that a user can change."""
+
+    layers: int = 11                 # K = pts_per_pix: at most this many points composited per pixel
+    radius_scale: float = 1.0        # radii_mult (4K4D uses 0.85 in solid mode)
+    alpha_threshold: float = 1e-4    # points with alpha <= this are dropped before they take a layer
+    background: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    solid: bool = False              # one layer, nearest point wins, colour not premultiplied
+
+
+@dataclass
+class RasterOutput:
+    """Images with row 0 at the top: rgb (H,W,3) premultiplied and composited over the background,
+    alpha (H,W) = 1 − Π(1 − α), depth (H,W) = camera z of the last composited layer (far where empty)."""
+
+    rgb: torch.Tensor
+    alpha: torch.Tensor
+    depth: torch.Tensor
+
+
+class Rasterizer(Protocol):
+    """Turns coloured points into images for one camera."""
+
+    name: str
+
+    def rasterize(self, xyz: torch.Tensor, rgb: torch.Tensor, radius: torch.Tensor, alpha: torch.Tensor,
+                  camera: Camera, settings: RasterSettings) -> RasterOutput:
+        """xyz (N,3), rgb (N,3) in [0,1], radius (N,) world units, alpha (N,) in [0,1]."""

@@ -1,0 +1,19 @@
+"""One frame from model data to images: colour evaluation, then a rasterizer backend."""
+
+from __future__ import annotations
+
+import torch
+
+from ..camera import Camera
+from ..colour import ColourSettings, evaluate_colour
+from ..model.frame import ColourModel, Frame
+from .base import RasterOutput, RasterSettings, Rasterizer
+
+
+def render_frame(frame: Frame, colour_model: ColourModel, camera: Camera, rasterizer: Rasterizer,
+                 colour_settings: ColourSettings = ColourSettings(),
+                 raster_settings: RasterSettings = RasterSettings()) -> RasterOutput:
+    """Render ``frame`` (already on the compute device) seen from ``camera``."""
+    centre = torch.as_tensor(camera.centre, dtype=torch.float32, device=frame.xyz.device)
+    rgb = evaluate_colour(frame, colour_model, centre, colour_settings)
+    return rasterizer.rasterize(frame.xyz, rgb, frame.radius, frame.alpha, camera, raster_settings)

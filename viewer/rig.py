@@ -1,0 +1,111 @@
+"""Capture-camera rigs in EasyVolcap / 4K4D ``intri.yml`` + ``extri.yml`` form (OpenCV FileStorage YAML)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from .camera import DEFAULT_FAR, DEFAULT_NEAR, Camera, make_camera
+from .errors import InputError
+
+
+class _OpenCVLoader(yaml.SafeLoader):
+    """SafeLoader that understands ``!!opencv-matrix`` nodes."""
+
+
+def _construct_matrix(loader: yaml.SafeLoader, node: yaml.Node) -> np.ndarray:
+    fields = loader.construct_mapping(node, deep=True)
+    rows, cols, data = int(fields["rows"]), int(fields["cols"]), fields["data"]
+    array = np.asarray(data, dtype=np.float64)
+    if array.size != rows * cols:
+        raise ValueError(f"opencv-matrix has {array.size} values for {rows}x{cols}")
+    return array.reshape(rows, cols)
+
+
+_OpenCVLoader.add_constructor("tag:yaml.org,2002:opencv-matrix", _construct_matrix)
+
+
+def read_opencv_yaml(path: Path) -> dict[str, Any]:
+    """Parse an OpenCV FileStorage YAML file into a dict (matrices become numpy arrays)."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
+    if text.startswith("%YAML:"):  # OpenCV's directive is not valid YAML 1.1; drop it
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+    try:
+        data = yaml.load(text, Loader=_OpenCVLoader)
+    except (yaml.YAMLError, ValueError, KeyError, TypeError) as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        where = f" (line {line + 1})" if line is not None else ""
+        raise InputError(path, f"not a valid OpenCV YAML file{where}") from None
+    if not isinstance(data, dict):
+        raise InputError(path, "not a valid OpenCV YAML file (expected a mapping)")
+    return data
+
+
+def load_rig(location: str | Path) -> list[Camera]:
+    """Cameras from a folder holding ``intri.yml`` and ``extri.yml`` (or from the path of either file).
+
+    Camera order follows ``names:`` in intri.yml; names with no ``K_<name>`` entry (EasyVolcap writes
+    ``none`` placeholders) are skipped. Image size comes from ``H_``/``W_`` when present, otherwise from the
+    principal point (2·cx, 2·cy) as an estimate.
+    """
+    location = Path(location)
+    folder = location if location.is_dir() else location.parent
+    intri_path, extri_path = folder / "intri.yml", folder / "extri.yml"
+    for path in (intri_path, extri_path):
+        if not path.is_file():
+            raise InputError(path, "missing (a camera rig needs intri.yml and extri.yml)")
+    intri, extri = read_opencv_yaml(intri_path), read_opencv_yaml(extri_path)
+    names = intri.get("names")
+    if not isinstance(names, list):
+        raise InputError(intri_path, "has no 'names' list")
+    cameras = []
+    for name in (str(n) for n in names):
+        if f"K_{name}" not in intri:
+            continue
+        K = _entry(intri, intri_path, f"K_{name}", (3, 3))
+        if f"R_{name}" in extri:
+            R = _rodrigues(_entry(extri, extri_path, f"R_{name}", (3,)))
+        elif f"Rot_{name}" in extri:
+            R = _entry(extri, extri_path, f"Rot_{name}", (3, 3))
+        else:
+            raise InputError(extri_path, f"camera '{name}' has neither R_{name} nor Rot_{name}")
+        T = _entry(extri, extri_path, f"T_{name}", (3,))
+        height = _scalar(intri, f"H_{name}", default=round(2 * K[1, 2]))
+        width = _scalar(intri, f"W_{name}", default=round(2 * K[0, 2]))
+        near = _scalar(extri, f"n_{name}", default=DEFAULT_NEAR)
+        far = _scalar(extri, f"f_{name}", default=DEFAULT_FAR)
+        cameras.append(make_camera(K, R, T, int(width), int(height), near, far, name=name, where=extri_path))
+    if not cameras:
+        raise InputError(intri_path, "lists no camera with a K_<name> entry")
+    return cameras
+
+
+def _entry(data: dict[str, Any], path: Path, key: str, shape: tuple[int, ...]) -> np.ndarray:
+    if key not in data:
+        raise InputError(path, f"entry '{key}' is missing")
+    array = np.asarray(data[key], dtype=np.float64)
+    if array.size != int(np.prod(shape)):
+        raise InputError(path, f"entry '{key}' must have {int(np.prod(shape))} values (got {array.size})")
+    return array.reshape(shape)
+
+
+def _scalar(data: dict[str, Any], key: str, default: float) -> float:
+    value = data.get(key, default)
+    return float(np.asarray(value, dtype=np.float64).reshape(-1)[0])
+
+
+def _rodrigues(rvec: np.ndarray) -> np.ndarray:
+    """Rotation matrix of an axis-angle vector (OpenCV's Rodrigues)."""
+    theta = float(np.linalg.norm(rvec))
+    if theta < 1e-12:
+        return np.eye(3)
+    k = rvec / theta
+    kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return np.eye(3) + math.sin(theta) * kx + (1 - math.cos(theta)) * (kx @ kx)
