@@ -172,7 +172,7 @@ def default_camera(bounds_min: np.ndarray, bounds_max: np.ndarray, up: str, widt
     if side is None:
         side = np.array(_DEFAULT_SIDE[up])
     up_extent = float(np.abs(extent @ up_vec))
-    across = float(np.linalg.norm(extent - np.abs(up_vec) * up_extent))
+    across = float(np.max(extent - np.abs(up_vec) * up_extent))
     half_fy = math.tan(math.radians(fov_y_deg) / 2)
     half_fx = half_fy * width / height
     distance = 1.15 * max(up_extent / 2 / half_fy, across / 2 / half_fx) + across / 2

@@ -256,4 +256,5 @@ def save_canonical(path: str | Path, frames: Iterable[Mapping[str, np.ndarray]],
 
 def _write_array(zf: zipfile.ZipFile, key: str, array: np.ndarray) -> None:
     with zf.open(key + ".npy", "w", force_zip64=True) as fp:
-        np.lib.format.write_array(fp, np.ascontiguousarray(array), allow_pickle=False)
+        np.lib.format.write_array(fp, array if array.flags.c_contiguous else np.ascontiguousarray(array),
+                                  allow_pickle=False)
