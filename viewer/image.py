@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
+from .fileutil import atomic_output
 from .render.base import RasterOutput
 
 MODES = ("color", "alpha", "depth")
@@ -47,12 +46,5 @@ def depth_colormap(depth: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
 
 def save_png(image: np.ndarray, path: str | Path) -> None:
     """Write a PNG atomically (temporary file in the same folder, then rename)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".part", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_output(path) as tmp:
         Image.fromarray(image).save(tmp, format="PNG")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TypeVar
+
+from tqdm import tqdm
 
 from ..assets import DEMO_MODEL
 from ..errors import InputError
@@ -56,3 +60,14 @@ def human_bytes(count: float) -> str:
             return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
         count /= 1024
     return f"{count:.1f} GiB"
+
+
+T = TypeVar("T")
+
+
+def progress(items: Iterable[T], desc: str, total: int, unit: str = "frame") -> Iterator[T]:
+    """A progress bar on a terminal for multi-item work; silent when stderr is not a terminal or total is 1.
+
+    The bar is cleared when the work ends, so an error message after it stays the only line.
+    """
+    return tqdm(items, desc=desc, total=total, unit=unit, leave=False, disable=True if total <= 1 else None)

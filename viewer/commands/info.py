@@ -5,11 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from tqdm import tqdm
-
 from ..model import ModelInfo
 from ..model.frame import ColourModel
-from .common import add_model_argument, human_bytes, load_model
+from .common import add_model_argument, human_bytes, load_model, progress
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -27,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     try:
         if args.check:
-            for index in tqdm(range(model.info.n_frames), desc="checking frames", unit="frame", leave=False):
+            for index in progress(range(model.info.n_frames), "checking frames", model.info.n_frames):
                 model.read_frame(index)
         print(json.dumps(info_dict(model.info), indent=2) if args.json else format_info(model.info))
         if args.check and not args.json:

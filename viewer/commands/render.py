@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from ..camera import Camera, default_camera, load_camera_json, parse_up
 from ..colour import ColourSettings
@@ -17,7 +16,7 @@ from ..model import Model
 from ..render import BACKENDS, RasterSettings, get_backend
 from ..render.pipeline import render_frame
 from ..rig import load_rig
-from .common import add_model_argument, load_model, parse_frames, parse_size
+from .common import add_model_argument, load_model, parse_frames, parse_size, progress
 
 DEFAULT_SIZE = (1920, 1080)
 
@@ -81,11 +80,17 @@ def run(args: argparse.Namespace) -> int:
         first = model.read_frame(frames[0])
         camera = _camera(args, model, first)
         rasterizer = get_backend(args.backend)
-        progress = tqdm(frames, desc="rendering", unit="frame", disable=len(frames) == 1)
-        for index, path in zip(progress, outputs):
-            frame = (first if index == frames[0] else model.read_frame(index)).to(device)
-            result = render_frame(frame, info.colour, camera, rasterizer, colour, raster)
-            save_png(to_image(result, args.mode, with_alpha=args.rgba), path)
+        written: list[Path] = []
+        try:
+            for index, path in progress(zip(frames, outputs), "rendering", len(frames)):
+                frame = (first if index == frames[0] else model.read_frame(index)).to(device)
+                result = render_frame(frame, info.colour, camera, rasterizer, colour, raster)
+                save_png(to_image(result, args.mode, with_alpha=args.rgba), path)
+                written.append(path)
+        except BaseException:
+            for path in written:  # a failed range leaves nothing behind
+                path.unlink(missing_ok=True)
+            raise
         print(f"wrote {outputs[0]}" if len(outputs) == 1 else f"wrote {len(outputs)} frames: {outputs[0]} .. "
               f"{outputs[-1]}")
     finally:

@@ -16,8 +16,6 @@ Every frame is its own set of zip members, so one frame is read without touching
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -28,6 +26,7 @@ import torch
 
 from ..camera import Camera, make_camera, parse_up
 from ..errors import InputError
+from ..fileutil import atomic_output
 from .frame import ColourModel, Frame, ModelInfo
 from .npz import NpzArchive
 from .validate import COLOURS, FLOATS, check_header, check_values, sh_degree_of
@@ -221,40 +220,35 @@ def save_canonical(path: str | Path, frames: Iterable[Mapping[str, np.ndarray]],
     path = Path(path)
     colour = ColourModel(colour)
     mode = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
-    fd, tmp_name = tempfile.mkstemp(prefix=path.name + ".", suffix=".part", dir=path.parent)
-    os.close(fd)
     n_frames = 0
-    try:
-        with zipfile.ZipFile(tmp_name, "w", compression=mode, allowZip64=True) as zf:
-            for index, frame in enumerate(frames):
-                for name in POINT_KEYS + COLOUR_KEYS[colour] + OPTIONAL_KEYS.get(colour, ()):
-                    if name in frame and frame[name] is not None:
-                        _write_array(zf, f"frame.{index}.{name}", np.asarray(frame[name]))
-                    elif name not in OPTIONAL_KEYS.get(colour, ()):
-                        raise ValueError(f"frame {index} lacks '{name}' needed by colour model {colour.value}")
-                n_frames = index + 1
-            if cameras:
-                _write_array(zf, "cameras.names", np.array([c.name or f"cam{i:02d}" for i, c in enumerate(cameras)]))
-                _write_array(zf, "cameras.K", np.stack([c.K for c in cameras]).astype(np.float32))
-                _write_array(zf, "cameras.R", np.stack([c.R for c in cameras]).astype(np.float32))
-                _write_array(zf, "cameras.T", np.stack([c.T for c in cameras]).astype(np.float32))
-                _write_array(zf, "cameras.H", np.array([c.height for c in cameras], dtype=np.int32))
-                _write_array(zf, "cameras.W", np.array([c.width for c in cameras], dtype=np.int32))
-            meta = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "n_frames": n_frames,
-                    "colour": colour.value, "fps": fps, "up": parse_up(up), "sh_limit": sh_limit, "n_srcs": n_srcs}
-            if bounds is not None:
-                meta["bounds"] = [np.asarray(b, np.float64).tolist() for b in bounds]
-            if title:
-                meta["title"] = title
-            _write_array(zf, META_KEY, np.array(json.dumps(meta)))
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as tmp, zipfile.ZipFile(tmp, "w", compression=mode, allowZip64=True) as zf:
+        for index, frame in enumerate(frames):
+            for name in POINT_KEYS + COLOUR_KEYS[colour] + OPTIONAL_KEYS.get(colour, ()):
+                if name in frame and frame[name] is not None:
+                    _write_array(zf, f"frame.{index}.{name}", np.asarray(frame[name]))
+                elif name not in OPTIONAL_KEYS.get(colour, ()):
+                    raise ValueError(f"frame {index} lacks '{name}' needed by colour model {colour.value}")
+            n_frames = index + 1
+        if cameras:
+            _write_array(zf, "cameras.names", np.array([c.name or f"cam{i:02d}" for i, c in enumerate(cameras)]))
+            _write_array(zf, "cameras.K", np.stack([c.K for c in cameras]).astype(np.float32))
+            _write_array(zf, "cameras.R", np.stack([c.R for c in cameras]).astype(np.float32))
+            _write_array(zf, "cameras.T", np.stack([c.T for c in cameras]).astype(np.float32))
+            _write_array(zf, "cameras.H", np.array([c.height for c in cameras], dtype=np.int32))
+            _write_array(zf, "cameras.W", np.array([c.width for c in cameras], dtype=np.int32))
+        meta = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "n_frames": n_frames, "colour": colour.value,
+                "fps": fps, "up": parse_up(up), "sh_limit": sh_limit, "n_srcs": n_srcs}
+        if bounds is not None:
+            meta["bounds"] = [np.asarray(b, np.float64).tolist() for b in bounds]
+        if title:
+            meta["title"] = title
+        _write_array(zf, META_KEY, np.array(json.dumps(meta)))
     return n_frames
 
 
 def _write_array(zf: zipfile.ZipFile, key: str, array: np.ndarray) -> None:
-    with zf.open(key + ".npy", "w", force_zip64=True) as fp:
+    entry = zipfile.ZipInfo(key + ".npy", date_time=(1980, 1, 1, 0, 0, 0))  # fixed time: reproducible files
+    entry.compress_type = zf.compression
+    with zf.open(entry, "w", force_zip64=True) as fp:
         np.lib.format.write_array(fp, array if array.flags.c_contiguous else np.ascontiguousarray(array),
                                   allow_pickle=False)
