@@ -17,14 +17,15 @@ MODES = ("color", "alpha", "depth")
 def to_image(output: RasterOutput, mode: str = "color", with_alpha: bool = False) -> np.ndarray:
     """An (H,W,3) or (H,W,4) uint8 image of one render mode; depth uses a perceptual colour map."""
     if mode == "color":
-        channels = [output.rgb] + ([output.alpha[..., None]] if with_alpha else [])
-        image = torch.cat(channels, dim=-1)
+        image = output.rgb
     elif mode == "alpha":
         image = output.alpha[..., None].expand(-1, -1, 3)
     elif mode == "depth":
         image = depth_colormap(output.depth, output.alpha > 0)
     else:
         raise ValueError(f"unknown mode '{mode}' (choose from {', '.join(MODES)})")
+    if with_alpha:
+        image = torch.cat([image, output.alpha[..., None]], dim=-1)
     return (image.clamp(0, 1) * 255 + 0.5).to(torch.uint8).cpu().numpy()
 
 
