@@ -5,7 +5,7 @@ from __future__ import annotations
 from .base import RasterOutput, RasterSettings, Rasterizer
 from .torch_backend import TorchRasterizer
 
-BACKENDS = ("torch",)
+BACKENDS = ("torch", "gl")
 
 __all__ = ["BACKENDS", "RasterOutput", "RasterSettings", "Rasterizer", "TorchRasterizer", "get_backend"]
 
@@ -14,4 +14,8 @@ def get_backend(name: str) -> Rasterizer:
     """The rasterizer called ``name``; ValueError naming the choices if unknown."""
     if name == "torch":
         return TorchRasterizer()
+    if name == "gl":
+        from .gl_backend import GLRasterizer  # imports moderngl only when asked for
+
+        return GLRasterizer()
     raise ValueError(f"unknown backend '{name}' (available: {', '.join(BACKENDS)})")
