@@ -172,6 +172,11 @@ class GLRasterizer:
         device = xyz.device
         return RasterOutput(rgb=rgb_out.to(device), alpha=(1.0 - transmittance).to(device), depth=depth.to(device))
 
+    def gpu_bytes(self) -> int:
+        """Memory held by the render targets and the vertex buffer."""
+        pixels = self._size[0] * self._size[1] if self._size else 0
+        return pixels * (16 + 2 * 4 + 4 + 2 * 16 + 2 * 4) + self._capacity * 32
+
     def release(self) -> None:
         self._release_targets()
         if self._vbo is not None:

@@ -1,0 +1,131 @@
+"""Drives the real viewer window in its own process (glfw/GLX must not share a process with EGL tests).
+
+Usage: python window_driver.py OUT_DIR [--backend gl]. Opens the demo at 800x600, feeds mouse and keyboard
+events through ImGui's input queue (the path real input takes), and writes window.png, captures of the
+render at each step and results.json for the test to check.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from imgui_bundle import imgui
+from PIL import Image
+
+from k4d_viewer.app.controls import Command
+from k4d_viewer.app.viewer import ViewerApp, ViewerOptions
+from k4d_viewer.assets import DEMO_MODEL
+from k4d_viewer.model import open_model
+
+
+def main() -> None:
+    out = Path(sys.argv[1])
+    backend = sys.argv[3] if len(sys.argv) > 3 and sys.argv[2] == "--backend" else "gl"
+    app = ViewerApp(open_model(DEMO_MODEL), ViewerOptions(backend=backend, window_size=(800, 600),
+                                                          screenshot_dir=out))
+    app.render_options.resolution = "1280x720" if backend == "gl" else "window"
+    if backend == "torch":
+        app.render_options.render_scale = 0.3
+    results: dict = {}
+
+    def run(frames: int = 1, inject=None) -> None:
+        for _ in range(frames):
+            app.frame(inject)
+
+    def capture(name: str) -> np.ndarray:
+        image = app.image.screenshot("color", 100.0)
+        Image.fromarray(image).save(out / f"{name}.png")
+        return image
+
+    def keys(*names):
+        def inject(io):
+            for key in names:
+                io.add_key_event(key, True)
+        return inject
+
+    def release(*names):
+        def inject(io):
+            for key in names:
+                io.add_key_event(key, False)
+        return inject
+
+    run(3)
+    start = capture("start")
+    results["title_start"] = app.window.title
+
+    # scrubbing: Right arrow steps a frame; the new frame loads in the background
+    run(1, keys(imgui.Key.right_arrow))
+    run(1, release(imgui.Key.right_arrow))
+    for _ in range(200):
+        run(1)
+        if app.frame_index == 1:
+            break
+    results["frame_after_right"] = app.frame_index
+    app.execute(Command("seek", 12))
+    for _ in range(200):
+        run(1)
+        if app.frame_index == 12:
+            break
+    results["frame_after_seek"] = app.frame_index
+    results["title_after_seek"] = app.window.title
+    scrubbed = capture("scrubbed")
+    results["scrub_changed"] = float(np.abs(scrubbed.astype(int) - start.astype(int)).mean())
+
+    # orbit: drag with the left button in the middle of the window (away from the panel)
+    def drag(step):
+        def inject(io):
+            if step == 0:
+                io.add_mouse_pos_event(560, 300)
+                io.add_mouse_button_event(0, True)
+            elif step < 6:
+                io.add_mouse_pos_event(560 + 30 * step, 300)
+            else:
+                io.add_mouse_button_event(0, False)
+        return inject
+
+    before = capture("before_orbit")
+    eye_before = app.camera_state.eye.copy()
+    for step in range(7):
+        run(1, drag(step))
+    run(2)
+    orbited = capture("orbited")
+    results["orbit_moved_eye"] = float(np.linalg.norm(app.camera_state.eye - eye_before))
+    results["orbit_changed"] = float(np.abs(orbited.astype(int) - before.astype(int)).mean())
+
+    # K layers: 1 layer versus 11 changes the image
+    app.render_options.layers = 1
+    run(2)
+    one_layer = capture("k1")
+    app.render_options.layers = 11
+    run(2)
+    results["k_changed"] = float(np.abs(one_layer.astype(int) - capture("k11").astype(int)).mean())
+
+    # Ctrl+S saves a screenshot at render resolution and reports it
+    run(1, keys(imgui.Key.left_ctrl, imgui.Key.mod_ctrl, imgui.Key.s))
+    run(1, release(imgui.Key.s, imgui.Key.mod_ctrl, imgui.Key.left_ctrl))
+    shot = app.last_screenshot
+    results["screenshot"] = str(shot) if shot else None
+    results["screenshot_size"] = list(Image.open(shot).size) if shot else None
+    results["status"] = app.ui.status
+
+    # snap to capture camera 2 with Ctrl+2, then copy the camera as JSON
+    run(1, keys(imgui.Key.left_ctrl, imgui.Key.mod_ctrl, imgui.Key._2))
+    run(1, release(imgui.Key._2, imgui.Key.mod_ctrl, imgui.Key.left_ctrl))
+    results["snapped"] = app.snapped
+    results["camera_label"] = app.ui.camera_label
+    app.execute(Command("help"))
+    run(3)
+    window = app.ctx.screen.read(components=3)
+    width, height = app.window.framebuffer_size
+    Image.fromarray(np.frombuffer(window, np.uint8).reshape(height, width, 3)[::-1]).save(out / "window.png")
+    results["fps"] = app.stats.fps
+    (out / "results.json").write_text(json.dumps(results, indent=2))
+    app.window.close()
+    app.shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Puts a rendered image into the window: letterboxed, in the chosen render mode."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..image import to_image
+from ..kernels import shader_source
+from ..render.base import RasterOutput, RasterSettings
+
+MODE_INDEX = {"color": 0, "alpha": 1, "depth": 2}
+
+
+class DisplayImage:
+    """A rendered image as GL textures (accum: rgb premultiplied without background + transmittance; depth)."""
+
+    def __init__(self, accum, depth, flip_y: bool, background: tuple[float, float, float]) -> None:
+        self.accum, self.depth, self.flip_y, self.background = accum, depth, flip_y, background
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.accum.size
+
+    def to_output(self, far: float) -> RasterOutput:
+        """Read back to tensors (screenshots): rows top first, background composited."""
+        width, height = self.size
+        accum = np.frombuffer(self.accum.read(), np.float32).reshape(height, width, 4)
+        depth = np.frombuffer(self.depth.read(), np.float32).reshape(height, width)
+        if not self.flip_y:  # GL rows are bottom first
+            accum, depth = accum[::-1], depth[::-1]
+        accum, depth = torch.from_numpy(accum.copy()), torch.from_numpy(depth.copy())
+        transmittance = accum[..., 3]
+        rgb = accum[..., :3] + torch.tensor(self.background) * transmittance[..., None]
+        depth = torch.where((depth > 0) & (depth < 1e29), depth, torch.tensor(float(far)))
+        return RasterOutput(rgb=rgb, alpha=1 - transmittance, depth=depth)
+
+    def screenshot(self, mode: str, far: float) -> np.ndarray:
+        return to_image(self.to_output(far), mode)
+
+
+class Display:
+    """Draws a DisplayImage into the window's framebuffer and uploads tensor images for non-GL backends."""
+
+    def __init__(self, ctx) -> None:
+        self.ctx = ctx
+        self.program = ctx.program(vertex_shader=shader_source("fullscreen.vert"),
+                                   fragment_shader=shader_source("display.frag"))
+        self.vao = ctx.vertex_array(self.program, [])
+        self._upload_textures = None
+
+    def upload(self, output: RasterOutput, settings: RasterSettings) -> DisplayImage:
+        """Tensor output (e.g. from the torch backend) → textures in the same layout the gl backend produces."""
+        height, width = output.alpha.shape
+        if self._upload_textures is None or self._upload_textures[0].size != (width, height):
+            if self._upload_textures is not None:
+                for tex in self._upload_textures:
+                    tex.release()
+            self._upload_textures = (self.ctx.texture((width, height), 4, dtype="f4"),
+                                     self.ctx.texture((width, height), 1, dtype="f4"))
+        transmittance = 1 - output.alpha
+        rgb = output.rgb - torch.tensor(settings.background, device=output.rgb.device) * transmittance[..., None]
+        accum = torch.cat([rgb, transmittance[..., None]], -1).float().contiguous().cpu().numpy()
+        accum_tex, depth_tex = self._upload_textures
+        accum_tex.write(accum.tobytes())
+        depth_tex.write(output.depth.float().contiguous().cpu().numpy().tobytes())
+        return DisplayImage(accum_tex, depth_tex, flip_y=True, background=settings.background)
+
+    def draw(self, image: DisplayImage, viewport: tuple[int, int, int, int], mode: str,
+             depth_range: tuple[float, float]) -> None:
+        """Draw ``image`` letterboxed (aspect kept) into ``viewport`` = (x, y, width, height) of the screen."""
+        x, y, vw, vh = viewport
+        iw, ih = image.size
+        scale = min(vw / iw, vh / ih)
+        w, h = max(1, int(iw * scale)), max(1, int(ih * scale))
+        self.ctx.screen.use()
+        self.ctx.viewport = (x + (vw - w) // 2, y + (vh - h) // 2, w, h)
+        image.accum.filter = (self.ctx.LINEAR, self.ctx.LINEAR)  # depth stays NEAREST: never blend with holes
+        image.accum.use(location=0)
+        image.depth.use(location=1)
+        self.program["accum"].value = 0
+        self.program["depth"].value = 1
+        self.program["mode"].value = MODE_INDEX[mode]
+        self.program["background"].value = tuple(image.background)
+        self.program["depth_range"].value = depth_range
+        self.program["flip_y"].value = image.flip_y
+        self.vao.render(vertices=3)
+        image.accum.filter = (self.ctx.NEAREST, self.ctx.NEAREST)

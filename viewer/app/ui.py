@@ -1,0 +1,206 @@
+"""The ImGui panels: timeline, camera, quality, stats and help. They edit state and return commands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from imgui_bundle import imgui
+
+from ..camera import Camera
+from ..model import ModelInfo
+from .controls import SHORTCUTS, Command
+from .state import RENDER_MODES, RESOLUTION_PRESETS, FrameStats, RenderOptions
+from .timeline import Timeline
+
+STATUS_COLOURS = {"cached": 0xFF50B050, "loading": 0xFF30A0E0, "failed": 0xFF3030E0, "none": 0xFF505050}
+PANEL_WIDTH = 420
+
+
+@dataclass
+class UIView:
+    """What the panels show and edit."""
+
+    info: ModelInfo
+    timeline: Timeline
+    options: RenderOptions
+    stats: FrameStats
+    cameras: list[Camera]
+    backends: list[str]
+    camera_label: str
+    fly_mode: bool
+    frame_status: callable           # frame index -> 'cached' | 'loading' | 'failed' | 'none'
+    status: str = ""
+    show_help: bool = False
+    camera_path: list[str] = field(default_factory=lambda: [""])
+
+
+def draw_panels(view: UIView) -> list[Command]:
+    commands: list[Command] = []
+    viewport = imgui.get_main_viewport()
+    imgui.set_next_window_pos(imgui.ImVec2(viewport.work_pos.x + 8, viewport.work_pos.y + 8),
+                              imgui.Cond_.first_use_ever)
+    imgui.set_next_window_size(imgui.ImVec2(PANEL_WIDTH, 0), imgui.Cond_.first_use_ever)
+    imgui.begin("k4d-viewer")
+    imgui.text(view.info.path.name)
+    imgui.text_disabled(f"{view.info.kind} | {view.info.colour.value} | {view.info.n_frames} frames")
+    if view.status:
+        imgui.text_wrapped(view.status)
+    if imgui.collapsing_header("Timeline", imgui.TreeNodeFlags_.default_open):
+        commands += _timeline(view)
+    if imgui.collapsing_header("Camera", imgui.TreeNodeFlags_.default_open):
+        commands += _camera(view)
+    if imgui.collapsing_header("Quality", imgui.TreeNodeFlags_.default_open):
+        commands += _quality(view)
+    if imgui.collapsing_header("Stats", imgui.TreeNodeFlags_.default_open):
+        _stats(view.stats, view.options)
+    if imgui.button("Screenshot (Ctrl+S)"):
+        commands.append(Command("screenshot"))
+    imgui.same_line()
+    if imgui.button("Help (F1)"):
+        commands.append(Command("help"))
+    imgui.end()
+    if view.show_help:
+        commands += _help()
+    return commands
+
+
+def _timeline(view: UIView) -> list[Command]:
+    commands = []
+    timeline = view.timeline
+    imgui.set_next_item_width(-1)
+    changed, frame = imgui.slider_int("##frame", timeline.frame, 0, max(0, timeline.n_frames - 1),
+                                      f"frame %d / {timeline.n_frames - 1}")
+    if changed:
+        commands.append(Command("seek", frame))
+    _frame_status_bar(view)
+    if imgui.button("Pause" if timeline.playing else "Play"):
+        commands.append(Command("play"))
+    imgui.same_line()
+    if imgui.button("<"):
+        commands.append(Command("step", -1))
+    imgui.same_line()
+    if imgui.button(">"):
+        commands.append(Command("step", 1))
+    imgui.same_line()
+    _, timeline.loop = imgui.checkbox("Loop", timeline.loop)
+    imgui.set_next_item_width(120)
+    changed, rate = imgui.drag_float("Rate (fps)", timeline.rate, 0.5, 0.5, 240.0, "%.1f")
+    if changed:
+        timeline.rate = max(0.5, rate)
+    return commands
+
+
+def _frame_status_bar(view: UIView) -> None:
+    """Cached / loading / not-loaded frames as a strip of coloured cells under the slider."""
+    draw = imgui.get_window_draw_list()
+    origin = imgui.get_cursor_screen_pos()
+    width = imgui.get_content_region_avail().x
+    n = view.timeline.n_frames
+    cell = width / max(n, 1)
+    for index in range(n):
+        x0 = origin.x + index * cell
+        draw.add_rect_filled(imgui.ImVec2(x0, origin.y), imgui.ImVec2(x0 + max(cell - 1, 1), origin.y + 4),
+                             STATUS_COLOURS[view.frame_status(index)])
+    imgui.dummy(imgui.ImVec2(width, 6))
+
+
+def _camera(view: UIView) -> list[Command]:
+    commands = []
+    imgui.text(f"view: {view.camera_label}")
+    if imgui.button("Reset (R)"):
+        commands.append(Command("reset_view"))
+    imgui.same_line()
+    changed, fly = imgui.checkbox("Fly mode (F)", view.fly_mode)
+    if changed:
+        commands.append(Command("fly_mode"))
+    if imgui.button("Copy (Ctrl+C)"):
+        commands.append(Command("copy_camera"))
+    imgui.same_line()
+    if imgui.button("Paste (Ctrl+V)"):
+        commands.append(Command("paste_camera"))
+    imgui.set_next_item_width(PANEL_WIDTH - 110)
+    _, view.camera_path[0] = imgui.input_text("##campath", view.camera_path[0])
+    imgui.same_line()
+    if imgui.button("Load JSON"):
+        commands.append(Command("load_camera", view.camera_path[0]))
+    if view.cameras:
+        labels = [f"{i}: {c.name or 'camera'} ({c.width}x{c.height})" for i, c in enumerate(view.cameras)]
+        imgui.set_next_item_width(-1)
+        if imgui.begin_list_box("##cameras", imgui.ImVec2(-1, min(6, len(labels)) * imgui.get_text_line_height_with_spacing())):
+            for index, label in enumerate(labels):
+                if imgui.selectable(label, False)[0]:
+                    commands.append(Command("snap", index))
+            imgui.end_list_box()
+    else:
+        imgui.text_disabled("no capture cameras in this model")
+    return commands
+
+
+def _quality(view: UIView) -> list[Command]:
+    commands = []
+    options = view.options
+    if len(view.backends) > 1:
+        index = view.backends.index(options.backend) if options.backend in view.backends else 0
+        changed, index = imgui.combo("Backend", index, view.backends)
+        if changed:
+            commands.append(Command("backend", view.backends[index]))
+    presets = list(RESOLUTION_PRESETS)
+    changed, index = imgui.combo("Resolution", presets.index(options.resolution), presets)
+    if changed:
+        options.resolution = presets[index]
+    if options.resolution == "window":
+        _, options.render_scale = imgui.slider_float("Render scale", options.render_scale, 0.25, 2.0, "%.2f")
+    modes = list(RENDER_MODES)
+    _, mode = imgui.combo("Mode", modes.index(options.mode), modes)
+    options.mode = modes[mode]
+    _, options.solid = imgui.checkbox("Solid (no blending)", options.solid)
+    _, options.layers = imgui.slider_int("K layers", options.layers, 1, 32)
+    _, options.radius_scale = imgui.slider_float("Radius scale", options.radius_scale, 0.1, 4.0, "%.2f")
+    _, options.alpha_threshold = imgui.slider_float("Alpha threshold", options.alpha_threshold, 0.0, 0.5, "%.4f",
+                                                    imgui.SliderFlags_.logarithmic)
+    _, options.n_srcs = imgui.slider_int("Source views (n_srcs)", options.n_srcs, 1, max(1, view.info.n_views or 1))
+    _, options.sh_degree = imgui.slider_int("SH degree", options.sh_degree, 0, 3)
+    _, options.sh_limit = imgui.slider_float("SH limit", options.sh_limit, 0.0, 2.0, "%.2f")
+    _, options.skip_sh = imgui.checkbox("Skip SH", options.skip_sh)
+    imgui.same_line()
+    _, options.skip_base = imgui.checkbox("Skip base", options.skip_base)
+    changed, colour = imgui.color_edit3("Background", list(options.background))
+    if changed:
+        options.background = tuple(float(c) for c in colour)
+    changed, options.vsync = imgui.checkbox("V-sync", options.vsync)
+    if changed:
+        commands.append(Command("vsync"))
+    return commands
+
+
+def _stats(stats: FrameStats, options: RenderOptions) -> None:
+    imgui.text(f"{stats.fps:6.1f} FPS   {stats.points:,} points   {stats.layers_drawn} layers drawn")
+    imgui.text(f"load {stats.load_ms:5.1f}  colour {stats.colour_ms:5.1f}  raster {stats.raster_ms:5.1f}  "
+               f"display {stats.display_ms:5.1f} ms")
+    imgui.text(f"GPU memory (renderer) {stats.gpu_bytes / 2 ** 20:,.1f} MiB   backend {options.backend}")
+    values = stats.plot_values()
+    if len(values):
+        imgui.plot_lines("##frametimes", values, overlay_text=f"frame time {values[-1]:.1f} ms",
+                         graph_size=imgui.ImVec2(-1, 50), scale_min=0.0)
+
+
+def _help() -> list[Command]:
+    commands = []
+    viewport = imgui.get_main_viewport()
+    imgui.set_next_window_pos(imgui.ImVec2(viewport.work_pos.x + viewport.work_size.x - 8, viewport.work_pos.y + 8),
+                              imgui.Cond_.first_use_ever, imgui.ImVec2(1.0, 0.0))
+    imgui.set_next_window_size(imgui.ImVec2(560, 0), imgui.Cond_.first_use_ever)
+    opened, keep = imgui.begin("Help: shortcuts", True)
+    if opened:
+        if imgui.begin_table("shortcuts", 2, imgui.TableFlags_.row_bg):
+            for key, what in SHORTCUTS:
+                imgui.table_next_row()
+                imgui.table_next_column()
+                imgui.text(key)
+                imgui.table_next_column()
+                imgui.text(what)
+            imgui.end_table()
+    imgui.end()
+    if not keep:
+        commands.append(Command("help"))
+    return commands

@@ -1,0 +1,56 @@
+"""``k4d-viewer [view] [MODEL]``: open the desktop viewer."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..camera import load_camera_json
+from ..errors import InputError
+from .common import add_model_argument, load_model, parse_size
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "view", help="open the desktop viewer (the default command)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Open a window that plays the model: drag to orbit, scroll to dolly, Space to play, F1 for all "
+                    "shortcuts. 'k4d-viewer MODEL' is the same as 'k4d-viewer view MODEL'.")
+    add_model_argument(parser)
+    parser.add_argument("--backend", choices=("gl", "torch"), default="gl",
+                        help="rasterizer: gl (OpenGL depth peeling, default) or torch (reference, slow)")
+    parser.add_argument("--frame", type=int, default=0, help="frame to start on (default 0)")
+    parser.add_argument("--camera", type=Path, metavar="CAM.json", help="start from this camera")
+    parser.add_argument("--window", type=parse_size, metavar="WxH", help="window size (default: as last time)")
+    parser.add_argument("--resolution", choices=("window", "1280x720", "1920x1080", "2560x1440", "3840x2160"),
+                        default="window", help="render resolution (default: the window's)")
+    parser.add_argument("--screenshot-dir", type=Path, default=Path("."),
+                        help="where Ctrl+S saves screenshots (default: the current folder)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.screenshot_dir.is_dir():
+        raise InputError(args.screenshot_dir, "screenshot folder does not exist")
+    camera = load_camera_json(args.camera) if args.camera else None
+    model = load_model(args.model)
+    try:
+        if not 0 <= args.frame < model.info.n_frames:
+            raise InputError("--frame", f"{args.frame} is out of range (frames 0..{model.info.n_frames - 1})")
+        from ..app.window import NoDisplayError
+
+        try:
+            from ..app.viewer import ViewerApp, ViewerOptions
+
+            app = ViewerApp(model, ViewerOptions(backend=args.backend, frame=args.frame, camera=camera,
+                                                 window_size=args.window, resolution=args.resolution,
+                                                 screenshot_dir=args.screenshot_dir))
+        except NoDisplayError as exc:
+            raise InputError(None, f"cannot open a window: {exc}; render headless with 'k4d-viewer render "
+                             "MODEL -o out.png'") from None
+        except ImportError as exc:
+            raise InputError(None, f"the viewer needs moderngl, glfw and imgui-bundle ({exc})") from None
+        app.run()
+    finally:
+        model.close()
+    return 0
