@@ -48,6 +48,34 @@ class Display:
                                    fragment_shader=shader_source("display.frag"))
         self.vao = ctx.vertex_array(self.program, [])
         self._upload_textures = None
+        self._cuda_targets = None
+        self.cuda_fallback: str | None = None  # why CUDA output goes through host memory, if it does
+
+    def from_cuda(self, accum: torch.Tensor, depth: torch.Tensor | None, settings: RasterSettings) -> DisplayImage:
+        """CUDA tensors (rows top first) → textures through CUDA-GL interop (host copy as the fallback).
+        ``depth`` may be None when the depth view is not shown, to save the copy."""
+        from ..render.cuda_interop import texture_sink
+
+        height, width = accum.shape[:2]
+        if self._cuda_targets is None or self._cuda_targets[0].size != (width, height):
+            self._release_cuda_targets()
+            accum_tex = self.ctx.texture((width, height), 4, dtype="f4")
+            depth_tex = self.ctx.texture((width, height), 1, dtype="f4")
+            accum_sink, reason = texture_sink(accum_tex)
+            depth_sink, _ = texture_sink(depth_tex)
+            self.cuda_fallback = reason
+            self._cuda_targets = (accum_tex, depth_tex, accum_sink, depth_sink)
+        accum_tex, depth_tex, accum_sink, depth_sink = self._cuda_targets
+        accum_sink.write(accum)
+        if depth is not None:
+            depth_sink.write(depth)
+        return DisplayImage(accum_tex, depth_tex, flip_y=True, background=settings.background)
+
+    def _release_cuda_targets(self) -> None:
+        if self._cuda_targets is not None:
+            for obj in self._cuda_targets[2:] + self._cuda_targets[:2]:
+                obj.release()
+            self._cuda_targets = None
 
     def upload(self, output: RasterOutput, settings: RasterSettings) -> DisplayImage:
         """Tensor output (e.g. from the torch backend) → textures in the same layout the gl backend produces."""

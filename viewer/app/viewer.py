@@ -31,7 +31,7 @@ from .window import Window, config_dir
 class ViewerOptions:
     """How the viewer starts (from the command line)."""
 
-    backend: str = "gl"
+    backend: str = "auto"            # auto: cuda where CUDA works, else gl
     frame: int = 0
     camera: Camera | None = None
     window_size: tuple[int, int] | None = None
@@ -62,11 +62,17 @@ class ViewerApp:
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         self.gl = GLRasterizer(self.ctx)
         self.torch_rasterizer = TorchRasterizer()
+        self.cuda = self._cuda_rasterizer()
+        backends = (["cuda"] if self.cuda is not None else []) + ["gl", "torch"]
+        backend = backends[0] if options.backend == "auto" else options.backend
+        status = ""
+        if backend not in backends:
+            status, backend = f"the {backend} backend is not available here (no CUDA GPU or triton); using gl", "gl"
         self.display = Display(self.ctx)
         self.loader = FrameLoader(model, self.device)
         self.timeline = Timeline(self.info.n_frames, rate=self.info.fps)
         self.timeline.seek(options.frame)
-        self.render_options = RenderOptions(backend=options.backend, resolution=options.resolution,
+        self.render_options = RenderOptions(backend=backend, resolution=options.resolution,
                                             n_srcs=self.info.n_srcs, sh_limit=self.info.sh_limit)
         self.stats = FrameStats()
         self.controls = InputController()
@@ -81,13 +87,23 @@ class ViewerApp:
         self.image: DisplayImage | None = None
         self._render_key = None
         self.ui = UIView(info=self.info, timeline=self.timeline, options=self.render_options, stats=self.stats,
-                         cameras=self.info.cameras, backends=["gl", "torch"], camera_label="default view",
-                         fly_mode=False, frame_status=self.loader.status)
+                         cameras=self.info.cameras, backends=backends, camera_label="default view",
+                         fly_mode=False, frame_status=self.loader.status, status=status)
         self.snapped: int | None = None
         self.last_screenshot: Path | None = None
         self._last_time = time.perf_counter()
 
     # -- setup helpers --------------------------------------------------------------------------------
+
+    def _cuda_rasterizer(self):
+        if self.device.type != "cuda":
+            return None
+        try:
+            from ..render.cuda_backend import CudaRasterizer
+
+            return CudaRasterizer()
+        except Exception:  # noqa: BLE001 - any failure here just means: no cuda backend in the list
+            return None
 
     def _title(self, frame: int) -> str:
         return f"k4d-viewer - {self.info.path.name} - frame {frame} / {self.info.n_frames - 1}"
@@ -179,12 +195,21 @@ class ViewerApp:
         sync = torch.cuda.synchronize if self.device.type == "cuda" else (lambda: None)
         start = time.perf_counter()
         centre = torch.as_tensor(camera.centre, dtype=torch.float32, device=self.device)
-        rgb = evaluate_colour(frame, self.info.colour, centre, options.colour_settings())
+        colour = self.cuda.evaluate_colour if options.backend == "cuda" else evaluate_colour
+        rgb = colour(frame, self.info.colour, centre, options.colour_settings())
         sync()
         self.stats.colour_ms = (time.perf_counter() - start) * 1000
         start = time.perf_counter()
         settings = options.raster_settings()
-        if options.backend == "torch":
+        if options.backend == "cuda":
+            accum, depth = self.cuda.render_buffers(frame.xyz, rgb, frame.radius, frame.alpha, camera, settings)
+            self.image = self.display.from_cuda(accum, depth if options.mode == "depth" else None, settings)
+            self.stats.layers_drawn = settings.layers
+            if self.display.cuda_fallback and "interop" not in self.ui.status:
+                self.ui.status = (f"CUDA-GL interop unavailable ({self.display.cuda_fallback}): copying "
+                                  "through host memory")
+            sync()
+        elif options.backend == "torch":
             output = self.torch_rasterizer.rasterize(frame.xyz, rgb, frame.radius, frame.alpha, camera, settings)
             self.image = self.display.upload(output, settings)
             self.stats.layers_drawn = settings.layers

@@ -17,8 +17,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Open a window that plays the model: drag to orbit, scroll to dolly, Space to play, F1 for all "
                     "shortcuts. 'k4d-viewer MODEL' is the same as 'k4d-viewer view MODEL'.")
     add_model_argument(parser)
-    parser.add_argument("--backend", choices=("gl", "torch"), default="gl",
-                        help="rasterizer: gl (OpenGL depth peeling, default) or torch (reference, slow)")
+    parser.add_argument("--backend", choices=("auto", "cuda", "gl", "torch"), default="auto",
+                        help="rasterizer: auto (cuda where an NVIDIA GPU and triton work, else gl), cuda (compute "
+                             "kernels), gl (OpenGL depth peeling) or torch (reference, slow)")
     parser.add_argument("--frame", type=int, default=0, help="frame to start on (default 0)")
     parser.add_argument("--camera", type=Path, metavar="CAM.json", help="start from this camera")
     parser.add_argument("--window", type=parse_size, metavar="WxH", help="window size (default: as last time)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .base import RasterOutput, RasterSettings, Rasterizer
 from .torch_backend import TorchRasterizer
 
-BACKENDS = ("torch", "gl")
+BACKENDS = ("torch", "gl", "cuda")
 
 __all__ = ["BACKENDS", "RasterOutput", "RasterSettings", "Rasterizer", "TorchRasterizer", "get_backend"]
 
@@ -18,4 +18,8 @@ def get_backend(name: str) -> Rasterizer:
         from .gl_backend import GLRasterizer  # imports moderngl only when asked for
 
         return GLRasterizer()
+    if name == "cuda":
+        from .cuda_backend import CudaRasterizer
+
+        return CudaRasterizer()
     raise ValueError(f"unknown backend '{name}' (available: {', '.join(BACKENDS)})")

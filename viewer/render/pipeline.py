@@ -15,5 +15,6 @@ def render_frame(frame: Frame, colour_model: ColourModel, camera: Camera, raster
                  raster_settings: RasterSettings = RasterSettings()) -> RasterOutput:
     """Render ``frame`` (already on the compute device) seen from ``camera``."""
     centre = torch.as_tensor(camera.centre, dtype=torch.float32, device=frame.xyz.device)
-    rgb = evaluate_colour(frame, colour_model, centre, colour_settings)
+    colour = getattr(rasterizer, "evaluate_colour", evaluate_colour)  # backends may fuse it into a kernel
+    rgb = colour(frame, colour_model, centre, colour_settings)
     return rasterizer.rasterize(frame.xyz, rgb, frame.radius, frame.alpha, camera, raster_settings)
