@@ -68,7 +68,7 @@ def _tanh(x):
 @triton.jit
 def _colour_kernel(xyz_ptr, sh_ptr, rgbw_ptr, views_ptr, out_ptr, n, cam_x, cam_y, cam_z, limit,
                    N_SRCS: tl.constexpr, N_COEFFS: tl.constexpr, DEGREE: tl.constexpr, USE_SH: tl.constexpr,
-                   USE_BASE: tl.constexpr, BLOCK: tl.constexpr):
+                   USE_BASE: tl.constexpr, ABS_SH: tl.constexpr, BLOCK: tl.constexpr):
     i = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     mask = i < n
     i64 = i.to(tl.int64)
@@ -99,9 +99,9 @@ def _colour_kernel(xyz_ptr, sh_ptr, rgbw_ptr, views_ptr, out_ptr, n, cam_x, cam_
         r, g, b = r / total, g / total, b / total
     if USE_SH:
         row = i64 * 3 * N_COEFFS
-        r += _tanh(_sh_channel(sh_ptr, row, x, y, z, mask, DEGREE, not USE_BASE)) * limit
-        g += _tanh(_sh_channel(sh_ptr, row + N_COEFFS, x, y, z, mask, DEGREE, not USE_BASE)) * limit
-        b += _tanh(_sh_channel(sh_ptr, row + 2 * N_COEFFS, x, y, z, mask, DEGREE, not USE_BASE)) * limit
+        r += _tanh(_sh_channel(sh_ptr, row, x, y, z, mask, DEGREE, ABS_SH)) * limit
+        g += _tanh(_sh_channel(sh_ptr, row + N_COEFFS, x, y, z, mask, DEGREE, ABS_SH)) * limit
+        b += _tanh(_sh_channel(sh_ptr, row + 2 * N_COEFFS, x, y, z, mask, DEGREE, ABS_SH)) * limit
     tl.store(out_ptr + i64 * 3 + 0, tl.minimum(tl.maximum(r, 0.0), 1.0), mask=mask)
     tl.store(out_ptr + i64 * 3 + 1, tl.minimum(tl.maximum(g, 0.0), 1.0), mask=mask)
     tl.store(out_ptr + i64 * 3 + 2, tl.minimum(tl.maximum(b, 0.0), 1.0), mask=mask)
@@ -122,5 +122,5 @@ def ibr_colour(xyz: torch.Tensor, sh: torch.Tensor | None, rgbw: torch.Tensor, v
         xyz.contiguous(), sh_arg, rgbw.contiguous(), views.to(torch.int32).contiguous(), out, n,
         float(centre[0]), float(centre[1]), float(centre[2]), float(sh_limit),
         N_SRCS=int(views.numel()), N_COEFFS=int(n_coeffs), DEGREE=max(0, int(sh_degree)), USE_SH=use_sh,
-        USE_BASE=not skip_base, BLOCK=block)
+        USE_BASE=not skip_base, ABS_SH=bool(skip_base), BLOCK=block)
     return out
