@@ -12,16 +12,17 @@ import torch
 import triton
 import triton.language as tl
 
-SH_C0 = 0.28209479177387814
-SH_C1 = 0.4886025119029199
-SH_C2_0 = 1.0925484305920792
-SH_C2_2 = 0.31539156525252005
-SH_C2_4 = 0.5462742152960396
-SH_C3_0 = 0.5900435899266435
-SH_C3_1 = 2.890611442640554
-SH_C3_2 = 0.4570457994644658
-SH_C3_3 = 0.3731763325901154
-SH_C3_5 = 1.445305721320277
+# Real SH constants (3DGS / PlenOctrees); constexpr so compiled kernels may read them as globals.
+SH_C0 = tl.constexpr(0.28209479177387814)
+SH_C1 = tl.constexpr(0.4886025119029199)
+SH_C2_0 = tl.constexpr(1.0925484305920792)
+SH_C2_2 = tl.constexpr(0.31539156525252005)
+SH_C2_4 = tl.constexpr(0.5462742152960396)
+SH_C3_0 = tl.constexpr(0.5900435899266435)
+SH_C3_1 = tl.constexpr(2.890611442640554)
+SH_C3_2 = tl.constexpr(0.4570457994644658)
+SH_C3_3 = tl.constexpr(0.3731763325901154)
+SH_C3_5 = tl.constexpr(1.445305721320277)
 
 
 @triton.jit

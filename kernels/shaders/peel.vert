@@ -18,6 +18,7 @@ in float in_alpha;
 out vec3 v_rgb;
 flat out float v_alpha;
 flat out float v_z;
+flat out vec3 v_disc;         // centre (window x, window y) and radius of the disc, in pixels
 
 void main() {
     vec3 cam = R * in_xyz + T;
@@ -35,5 +36,9 @@ void main() {
     vec3 ndc = vec3(2.0 * u / size.x - 1.0, 1.0 - 2.0 * v / size.y,
                     2.0 * (z - near_far.x) / (near_far.y - near_far.x) - 1.0);
     gl_Position = vec4(ndc * z, z);
-    gl_PointSize = max(2.0 * fy * in_radius / z * radius_scale, 1.0);
+    // The disc test happens per fragment against the exact centre and radius, so the sprite only has to
+    // cover the disc: drivers quantise point sizes and interpolate gl_PointCoord differently.
+    float radius_px = max(fy * in_radius / z * radius_scale, 0.5);
+    v_disc = vec3(u, size.y - v, radius_px);
+    gl_PointSize = ceil(2.0 * radius_px) + 2.0;
 }
