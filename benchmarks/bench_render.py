@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from scene import reference_camera, reference_frame  # noqa: E402
+from scene import frame_bounds, reference_camera, reference_frame  # noqa: E402
 
 from k4d_viewer.colour import ColourSettings, evaluate_colour  # noqa: E402
 from k4d_viewer.model import ColourModel  # noqa: E402
@@ -43,10 +43,11 @@ def bench_cuda(frame, width, height, frames, warmup, ctx) -> tuple[dict, torch.T
     texture = ctx.texture((width, height), 4, dtype="f4")
     sink, fallback = texture_sink(texture)
     samples = {"colour": [], "raster": [], "display": [], "frame": []}
+    bounds = frame_bounds(frame)
     events = [torch.cuda.Event(enable_timing=True) for _ in range(4)]
     for i in range(warmup + frames):
-        camera = reference_camera(width, height, frame, yaw_deg=(i % 20) - 10)
-        centre = torch.as_tensor(camera.centre, dtype=torch.float32, device="cuda")
+        camera = reference_camera(width, height, bounds, yaw_deg=(i % 20) - 10)
+        centre = torch.as_tensor(camera.centre, dtype=torch.float32)  # host: the kernel takes it as scalars
         events[0].record()
         rgb = cuda.evaluate_colour(frame, ColourModel.IBR, centre, colour_settings)
         events[1].record()
@@ -70,9 +71,10 @@ def bench_cuda(frame, width, height, frames, warmup, ctx) -> tuple[dict, torch.T
 def bench_gl(frame, width, height, frames, warmup, gl) -> tuple[dict, torch.Tensor]:
     settings, colour_settings = RasterSettings(layers=LAYERS), ColourSettings(n_srcs=N_SRCS)
     samples = {"colour": [], "raster": [], "frame": []}
+    bounds = frame_bounds(frame)
     start_event, end_event = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
     for i in range(warmup + frames):
-        camera = reference_camera(width, height, frame, yaw_deg=(i % 20) - 10)
+        camera = reference_camera(width, height, bounds, yaw_deg=(i % 20) - 10)
         centre = torch.as_tensor(camera.centre, dtype=torch.float32, device="cuda")
         start_event.record()
         rgb = evaluate_colour(frame, ColourModel.IBR, centre, colour_settings)

@@ -38,10 +38,14 @@ def reference_frame(points: int = 262_144, views: int = 60, degree: int = 3, see
     )
 
 
-def reference_camera(width: int, height: int, frame: Frame, yaw_deg: float = 0.0) -> Camera:
-    """A camera in front of the figure, the figure filling ~83% of the image height."""
+def frame_bounds(frame: Frame) -> tuple[np.ndarray, np.ndarray]:
     xyz = frame.xyz.float()
-    lo, hi = xyz.min(0).values.cpu().numpy(), xyz.max(0).values.cpu().numpy()
+    return xyz.min(0).values.cpu().numpy(), xyz.max(0).values.cpu().numpy()
+
+
+def reference_camera(width: int, height: int, bounds: tuple[np.ndarray, np.ndarray], yaw_deg: float = 0.0) -> Camera:
+    """A camera in front of the figure, the figure filling ~83% of the image height."""
+    lo, hi = bounds
     centre, tall = (lo + hi) / 2, float(hi[1] - lo[1])
     distance = 3.0
     fov = 2 * math.degrees(math.atan(tall / FIGURE_HEIGHT_FRACTION / 2 / distance))

@@ -152,7 +152,7 @@ def _render_kernel(ids_ptr, starts_ptr, u_ptr, v_ptr, z_ptr, rpix_ptr, alpha_ptr
 
 def rasterize(xyz: torch.Tensor, rgb: torch.Tensor, radius: torch.Tensor, alpha: torch.Tensor, K, R, T,
               width: int, height: int, near: float, far: float, layers: int, radius_scale: float,
-              alpha_threshold: float, solid: bool, tile: int = 16, batch: int = 16,
+              alpha_threshold: float, solid: bool, tile: int = 16, batch: int = 16, warps: int = 4,
               block: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
     """(accum (H,W,4), depth (H,W)) on xyz's device; see the module docstring."""
     device = xyz.device
@@ -185,5 +185,5 @@ def rasterize(xyz: torch.Tensor, rgb: torch.Tensor, radius: torch.Tensor, alpha:
     starts = torch.searchsorted(keys >> 32, torch.arange(n_tiles + 1, device=device, dtype=torch.int64))
     _render_kernel[(n_tiles,)](ids, starts, u, v, z, rpix, alpha, rgb.float().contiguous(), accum, depth,
                                width, height, tiles_x, layers, SOLID=bool(solid), TILE=tile, BATCH=batch,
-                               num_warps=4)
+                               num_warps=warps)
     return accum, depth

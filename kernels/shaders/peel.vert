@@ -33,6 +33,13 @@ void main() {
     }
     float u = (intrinsics.x * cam.x + intrinsics.y * cam.y) / z + intrinsics.z;
     float v = fy * cam.y / z + intrinsics.w;
+    if (u < 0.0 || u > size.x || v < 0.0 || v > size.y) {
+        // a point whose centre is off screen is clipped whole: explicit, since drivers with guard bands
+        // (NVIDIA) would otherwise draw the visible part of its sprite
+        gl_Position = vec4(2.0, 2.0, 2.0, 1.0);
+        gl_PointSize = 1.0;
+        return;
+    }
     vec3 ndc = vec3(2.0 * u / size.x - 1.0, 1.0 - 2.0 * v / size.y,
                     2.0 * (z - near_far.x) / (near_far.y - near_far.x) - 1.0);
     gl_Position = vec4(ndc * z, z);

@@ -194,8 +194,9 @@ class ViewerApp:
         frame = self.frame_data
         sync = torch.cuda.synchronize if self.device.type == "cuda" else (lambda: None)
         start = time.perf_counter()
-        centre = torch.as_tensor(camera.centre, dtype=torch.float32, device=self.device)
-        colour = self.cuda.evaluate_colour if options.backend == "cuda" else evaluate_colour
+        fused = options.backend == "cuda"
+        centre = torch.as_tensor(camera.centre, dtype=torch.float32, device="cpu" if fused else self.device)
+        colour = self.cuda.evaluate_colour if fused else evaluate_colour
         rgb = colour(frame, self.info.colour, centre, options.colour_settings())
         sync()
         self.stats.colour_ms = (time.perf_counter() - start) * 1000

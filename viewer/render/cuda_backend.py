@@ -50,9 +50,11 @@ class CudaRasterizer:
         """Fused 4K4D colour (reference §2); other colour models are cheap and use the torch code."""
         if colour is not ColourModel.IBR:
             return evaluate_colour(frame, colour, centre, settings)
-        views = nearest_sources(frame.cents, centre.to(frame.cents.device), settings.n_srcs)
+        # ``centre`` should live on the CPU: reading a GPU scalar back would stall the GPU pipeline.
+        centre_host = tuple(float(c) for c in centre.detach().cpu())
+        views = nearest_sources(frame.cents, centre.to(frame.cents.device, non_blocking=True), settings.n_srcs)
         degree = min(settings.sh_degree, frame.sh_degree)
-        return self._colour.ibr_colour(frame.xyz, frame.sh, frame.rgbw, views, tuple(centre.tolist()), degree,
+        return self._colour.ibr_colour(frame.xyz, frame.sh, frame.rgbw, views, centre_host, degree,
                                        settings.sh_limit, settings.skip_sh or degree < 0, settings.skip_base)
 
     def render_buffers(self, xyz: torch.Tensor, rgb: torch.Tensor, radius: torch.Tensor, alpha: torch.Tensor,

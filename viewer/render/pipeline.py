@@ -14,7 +14,9 @@ def render_frame(frame: Frame, colour_model: ColourModel, camera: Camera, raster
                  colour_settings: ColourSettings = ColourSettings(),
                  raster_settings: RasterSettings = RasterSettings()) -> RasterOutput:
     """Render ``frame`` (already on the compute device) seen from ``camera``."""
-    centre = torch.as_tensor(camera.centre, dtype=torch.float32, device=frame.xyz.device)
-    colour = getattr(rasterizer, "evaluate_colour", evaluate_colour)  # backends may fuse it into a kernel
-    rgb = colour(frame, colour_model, centre, colour_settings)
+    fused = getattr(rasterizer, "evaluate_colour", None)  # backends may fuse colour into a kernel
+    # a fused kernel takes the centre from host memory (no GPU→CPU read); the torch code wants it on the device
+    centre = torch.as_tensor(camera.centre, dtype=torch.float32,
+                             device="cpu" if fused is not None else frame.xyz.device)
+    rgb = (fused or evaluate_colour)(frame, colour_model, centre, colour_settings)
     return rasterizer.rasterize(frame.xyz, rgb, frame.radius, frame.alpha, camera, raster_settings)
