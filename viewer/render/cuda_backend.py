@@ -32,7 +32,7 @@ class CudaRasterizer:
 
     name = "cuda"
 
-    def __init__(self, tile: int = 16, batch: int = 16) -> None:
+    def __init__(self, tile: int = 8, batch: int = 16) -> None:
         if not cuda_available():
             raise BackendUnavailable("the cuda backend needs an NVIDIA GPU with CUDA and the triton package "
                                      "(pip install 'k4d-viewer[cuda]')")
