@@ -120,3 +120,18 @@ def test_cli_render_backend_cuda(tmp_path):
         assert main(["render", "--backend", backend, "--size", "640x360", "-o", str(paths[backend])]) == 0
     a, b = (np.asarray(Image.open(p)).astype(int) for p in paths.values())
     assert np.percentile(np.abs(a - b), 99.9) <= 2  # rim ambiguities aside (see rim_stable)
+
+
+def test_viewer_display_takes_cuda_output_through_interop():
+    from k4d_viewer.app.display import Display
+
+    gl = gl_rasterizer()
+    display = Display(gl.ctx)
+    accum = torch.rand(48, 64, 4, device="cuda")
+    depth = torch.rand(48, 64, device="cuda") + 1
+    image = display.from_cuda(accum, depth, RasterSettings(background=(0.0, 0.0, 0.0)))
+    torch.cuda.synchronize()
+    assert display.cuda_fallback is None  # interop, not the host copy
+    out = image.to_output(far=100.0)
+    torch.testing.assert_close(out.rgb, accum[..., :3].cpu() + 0.0)
+    torch.testing.assert_close(out.depth, depth.cpu())
