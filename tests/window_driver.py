@@ -1,6 +1,6 @@
 """Drives the real viewer window in its own process (glfw/GLX must not share a process with EGL tests).
 
-Usage: python window_driver.py OUT_DIR [--backend gl]. Opens the demo at 800x600, feeds mouse and keyboard
+Usage: python window_driver.py OUT_DIR [--backend gl | --play MODEL]. Opens the demo at 800x600, feeds mouse and keyboard
 events through ImGui's input queue (the path real input takes), and writes window.png, captures of the
 render at each step and results.json for the test to check.
 """
@@ -21,8 +21,32 @@ from k4d_viewer.assets import DEMO_MODEL
 from k4d_viewer.model import open_model
 
 
+def play(out: Path, model_path: str) -> None:
+    """Open MODEL, press Space and record every frame shown until the timeline has gone round once."""
+    app = ViewerApp(open_model(model_path), ViewerOptions(backend="gl", window_size=(640, 480)))
+    app.render_options.render_scale = 0.5
+    shown = {app.frame_index}
+    app.frame(lambda io: io.add_key_event(imgui.Key.space, True))
+    app.frame(lambda io: io.add_key_event(imgui.Key.space, False))
+    results = {"playing": app.timeline.playing, "n_frames": app.info.n_frames}
+    app.timeline.rate = 1000.0  # one frame per loop iteration: the loader must keep up without stalls
+    for _ in range(5000):
+        app.frame()
+        shown.add(app.frame_index)
+        if len(shown) == app.info.n_frames:
+            break
+    results["shown"] = sorted(shown)
+    results["status"] = app.ui.status
+    (out / "results.json").write_text(json.dumps(results, indent=2))
+    app.window.close()
+    app.shutdown()
+
+
 def main() -> None:
     out = Path(sys.argv[1])
+    if len(sys.argv) > 3 and sys.argv[2] == "--play":
+        play(out, sys.argv[3])
+        return
     backend = sys.argv[3] if len(sys.argv) > 3 and sys.argv[2] == "--backend" else "gl"
     app = ViewerApp(open_model(DEMO_MODEL), ViewerOptions(backend=backend, window_size=(800, 600),
                                                           screenshot_dir=out))

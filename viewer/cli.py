@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from . import __version__
-from .commands import info, render, view
+from .commands import convert, info, render, view
 from .errors import InputError
 
 
@@ -23,10 +23,11 @@ def build_parser() -> argparse.ArgumentParser:
     view.add_parser(subparsers)
     info.add_parser(subparsers)
     render.add_parser(subparsers)
+    convert.add_parser(subparsers)
     return parser
 
 
-COMMANDS = ("view", "info", "render")
+COMMANDS = ("view", "info", "render", "convert")
 
 
 def with_default_command(argv: list[str]) -> list[str]:

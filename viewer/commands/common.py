@@ -11,20 +11,28 @@ from tqdm import tqdm
 
 from ..assets import DEMO_MODEL
 from ..errors import InputError
+from ..camera import parse_up
 from ..model import Model, open_model
+from ..model.ply import is_ply_input
 
 
 def add_model_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", nargs="?", type=Path, default=None,
-                        help="model file (.npz: k4d-viewer canonical or 4K4D runtime); default: the built-in demo")
+                        help="model: .npz (k4d-viewer canonical or 4K4D runtime), or a PLY sequence as a folder, "
+                             "a quoted glob ('frames/*.ply') or one .ply file; default: the built-in demo")
 
 
-def load_model(path: Path | None) -> Model:
-    """Open ``path``, or the built-in demo when no path is given."""
+def load_model(path: Path | None, up: str | None = None) -> Model:
+    """Open ``path``, or the built-in demo when no path is given; ``up`` overrides a PLY sequence's up axis."""
     if path is None:
         if not DEMO_MODEL.exists():
             raise InputError(DEMO_MODEL, "the built-in demo is missing (make it with: python assets/make_demo.py)")
         path = DEMO_MODEL
+    if is_ply_input(path):
+        try:
+            return open_model(path, up=parse_up(up) if up else None)
+        except ValueError as exc:
+            raise InputError("--up", str(exc)) from None
     return open_model(path)
 
 

@@ -69,7 +69,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     raster, device = _raster_settings(args), _device(args.device)
     _check_output(args.output)
-    model = load_model(args.model)
+    model = load_model(args.model, up=args.up)
     try:
         info = model.info
         frames = parse_frames(args.frames, info.n_frames) if args.frames else [args.frame]

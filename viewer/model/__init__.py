@@ -9,12 +9,16 @@ from .canonical import CanonicalModel, is_canonical, save_canonical
 from .fourk4d import FourK4DModel, is_fourk4d
 from .frame import ColourModel, Frame, Model, ModelInfo
 from .npz import NpzArchive
+from .ply import PlySequenceModel, expand_inputs, is_ply_input
 
 __all__ = ["ColourModel", "Frame", "Model", "ModelInfo", "open_model", "save_canonical"]
 
 
-def open_model(path: str | Path) -> Model:
-    """Open a canonical k4d-viewer model or a 4K4D runtime/weights ``.npz``; reads only the index."""
+def open_model(path: str | Path, **ply_options) -> Model:
+    """Open a canonical k4d-viewer model, a 4K4D runtime/weights ``.npz`` (reading only the index), or a PLY
+    sequence (a folder, a glob pattern or one .ply file; ``ply_options`` go to PlySequenceModel)."""
+    if is_ply_input(path):
+        return PlySequenceModel(expand_inputs([path]), **ply_options)
     archive = NpzArchive(path)
     try:
         if is_canonical(archive):

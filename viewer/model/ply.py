@@ -1,0 +1,253 @@
+"""Point-cloud sequences from PLY files (one file per frame): read lazily, sized and coloured for rendering.
+
+Captured point clouds have no radii: a point's disc radius is estimated from the local spacing (mean distance
+to its nearest neighbours, through scipy's cKDTree) so surfaces render closed. Units (metres, centimetres,
+millimetres, voxel grids) and the up axis are detected from the first frame unless given.
+"""
+
+from __future__ import annotations
+
+import glob
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..camera import parse_up
+from ..errors import InputError
+from .frame import ColourModel, Frame, ModelInfo
+
+HUMAN_HEIGHT = 1.8          # metres: what a voxel grid of unknown size is scaled to
+NEIGHBOURS = 4              # neighbours averaged for the local spacing
+DEFAULT_RADIUS_SCALE = 1.2  # radius = scale × spacing: overlapping discs leave no see-through gaps
+UNIT_SCALES = {"m": 1.0, "cm": 0.01, "mm": 0.001}
+_COLOUR_NAMES = (("red", "green", "blue"), ("r", "g", "b"), ("diffuse_red", "diffuse_green", "diffuse_blue"))
+
+
+def is_ply_input(path: str | Path) -> bool:
+    text = str(path)
+    return Path(text).is_dir() or any(c in text for c in "*?[") or text.lower().endswith(".ply")
+
+
+def expand_inputs(inputs: list[str | Path]) -> list[Path]:
+    """PLY files from paths, folders (every *.ply inside) and glob patterns, in natural order per input."""
+    files: list[Path] = []
+    for item in inputs:
+        text = str(item)
+        if Path(text).is_dir():
+            found = sorted(Path(text).glob("*.ply"), key=_natural_key) + sorted(Path(text).glob("*.PLY"),
+                                                                               key=_natural_key)
+            if not found:
+                raise InputError(text, "folder holds no .ply files")
+            files += found
+        elif any(c in text for c in "*?["):
+            found = sorted((Path(p) for p in glob.glob(text)), key=_natural_key)
+            if not found:
+                raise InputError(text, "matches no files")
+            files += found
+        else:
+            if not Path(text).is_file():
+                raise InputError(text, "no such file")
+            files.append(Path(text))
+    return files
+
+
+def _natural_key(path: Path) -> list:
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
+
+
+@dataclass
+class PlyHeader:
+    vertex_count: int
+    properties: list[str]
+    format: str
+
+
+def read_header(path: Path) -> PlyHeader:
+    """The vertex count and property names, from the header alone (a few hundred bytes)."""
+    try:
+        with open(path, "rb") as fp:
+            if fp.read(4).rstrip(b"\r\n") != b"ply":
+                raise InputError(path, "line 1: not a PLY file (it does not start with 'ply')")
+            fp.seek(0)
+            lines = []
+            for number in range(1, 10_000):
+                raw = fp.readline()
+                if not raw:
+                    raise InputError(path, f"line {number}: file ends inside the header (no end_header)")
+                line = raw.decode("ascii", errors="replace").strip()
+                lines.append(line)
+                if line == "end_header":
+                    break
+            else:
+                raise InputError(path, "header has no end_header in its first 10000 lines")
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
+    fmt, count, properties, element = "", None, [], None
+    for number, line in enumerate(lines, 1):
+        words = line.split()
+        if not words:
+            continue
+        if words[0] == "format":
+            fmt = words[1] if len(words) > 1 else ""
+        elif words[0] == "element":
+            element = words[1] if len(words) > 1 else ""
+            if element == "vertex":
+                try:
+                    count = int(words[2])
+                except (IndexError, ValueError):
+                    raise InputError(path, f"line {number}: bad vertex element '{line}'") from None
+        elif words[0] == "property" and element == "vertex":
+            properties.append(words[-1])
+    if count is None:
+        raise InputError(path, "has no 'element vertex' in its header")
+    if fmt not in ("ascii", "binary_little_endian", "binary_big_endian"):
+        raise InputError(path, f"unknown PLY format '{fmt}'")
+    for axis in "xyz":
+        if axis not in properties:
+            raise InputError(path, f"element 'vertex' has no property '{axis}'")
+    return PlyHeader(count, properties, fmt)
+
+
+def read_points(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """(xyz (N,3) float64, rgb (N,3) float32 in [0,1] or None) of one PLY file; extra properties ignored."""
+    from plyfile import PlyData, PlyParseError
+
+    try:
+        vertex = PlyData.read(str(path))["vertex"]
+    except PlyParseError as exc:
+        raise InputError(path, _describe_ply_error(exc)) from None
+    except (OSError, ValueError, KeyError, EOFError) as exc:
+        raise InputError(path, f"unreadable PLY ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") \
+            from None
+    data = vertex.data
+    xyz = np.stack([np.asarray(data[axis], dtype=np.float64) for axis in "xyz"], axis=1)
+    if not np.isfinite(xyz).all():
+        row = int(np.argwhere(~np.isfinite(xyz))[0][0])
+        raise InputError(path, f"element 'vertex' row {row}: coordinate is NaN or Inf")
+    rgb = None
+    names = data.dtype.names
+    for triple in _COLOUR_NAMES:
+        if all(name in names for name in triple):
+            channels = np.stack([np.asarray(data[name]) for name in triple], axis=1)
+            rgb = _normalise_colours(channels)
+            break
+    return xyz, rgb
+
+
+def _normalise_colours(channels: np.ndarray) -> np.ndarray:
+    kind = channels.dtype
+    if kind == np.uint8:
+        return channels.astype(np.float32) / 255.0
+    if kind == np.uint16:
+        return channels.astype(np.float32) / 65535.0
+    values = channels.astype(np.float32)
+    if values.size and values.max() > 1.0:  # float colours stored 0..255
+        values = values / 255.0
+    return np.clip(values, 0.0, 1.0)
+
+
+def _describe_ply_error(exc: Exception) -> str:
+    element, row, prop = (getattr(exc, name, None) for name in ("element", "row", "prop"))
+    message = getattr(exc, "message", None) or str(exc)
+    message = message.splitlines()[0] if message else "parse error"
+    line = getattr(exc, "line", None)
+    if line is not None:
+        return f"header line {line}: {message}"
+    where = []
+    if element is not None:
+        where.append(f"element '{getattr(element, 'name', element)}'")
+    if row is not None:
+        where.append(f"row {row}")
+    if prop is not None:
+        where.append(f"property '{getattr(prop, 'name', prop)}'")
+    return (" ".join(where) + ": " if where else "") + message
+
+
+def estimate_radius(xyz: np.ndarray, scale: float = DEFAULT_RADIUS_SCALE, neighbours: int = NEIGHBOURS) -> np.ndarray:
+    """Per-point disc radius = scale × mean distance to the nearest ``neighbours`` points."""
+    from scipy.spatial import cKDTree
+
+    if len(xyz) <= 1:
+        return np.full(len(xyz), 0.005, dtype=np.float32)
+    k = min(neighbours + 1, len(xyz))
+    distances, _ = cKDTree(xyz).query(xyz, k=k, workers=-1)
+    return (scale * distances[:, 1:].mean(axis=1)).astype(np.float32)
+
+
+def detect_units(xyz: np.ndarray) -> tuple[str, float, str]:
+    """(units, scale to metres, explanation) from the extent of one frame of a person-sized capture."""
+    extent = float(np.max(xyz.max(0) - xyz.min(0)))
+    integer_grid = bool(np.all(np.abs(xyz[:1000] - np.round(xyz[:1000])) < 1e-6))
+    if integer_grid and extent > 50:
+        scale = HUMAN_HEIGHT / extent
+        return "voxel", scale, (f"integer voxel grid {extent:.0f} cells across: scaled to {HUMAN_HEIGHT} m "
+                                f"({scale * 1000:.2f} mm per voxel; --units/--voxel-size override)")
+    # a captured subject is 0.3 to 5 m across: read the extent in the unit that makes it so
+    if extent < 10:
+        return "m", 1.0, f"metres ({extent:.2f} m across)"
+    if extent < 500:
+        return "cm", 0.01, f"centimetres ({extent:.0f} units across)"
+    return "mm", 0.001, f"millimetres ({extent:.0f} units across)"
+
+
+def detect_up(xyz: np.ndarray) -> tuple[str, str]:
+    """The axis along which a standing subject is tallest (+y or +z in practice)."""
+    extent = xyz.max(0) - xyz.min(0)
+    axis = int(np.argmax(extent))
+    return "+" + "xyz"[axis], f"tallest along {'xyz'[axis]} ({extent[axis]:.2f} vs {np.sort(extent)[-2]:.2f})"
+
+
+class PlySequenceModel:
+    """A sequence of PLY frames opened directly; geometry and colour are read when a frame is drawn."""
+
+    def __init__(self, paths: list[Path], *, up: str | None = None, units: str = "auto",
+                 voxel_size: float | None = None, radius_scale: float = DEFAULT_RADIUS_SCALE,
+                 fps: float = 30.0) -> None:
+        if not paths:
+            raise InputError(None, "no PLY frames given")
+        self.paths = paths
+        self.radius_scale = radius_scale
+        headers = [read_header(p) for p in paths]
+        notes = []
+        first, _ = read_points(paths[0])
+        if units == "auto":
+            units, self.scale, why = detect_units(first)
+            notes.append(f"units: {why}")
+        elif units == "voxel":
+            self.scale = voxel_size if voxel_size else HUMAN_HEIGHT / float(np.max(first.max(0) - first.min(0)))
+        else:
+            self.scale = UNIT_SCALES[units]
+        if up is None:
+            up, why = detect_up(first)
+            notes.append(f"up axis: {up} ({why}; --up overrides)")
+        has_colour = any(all(n in headers[0].properties for n in triple) for triple in _COLOUR_NAMES)
+        if not has_colour:
+            notes.append("no vertex colours: drawn in grey")
+        first_m = first * self.scale
+        notes.append(f"point radius: {radius_scale:g} × mean spacing to the {NEIGHBOURS} nearest neighbours")
+        self.info = ModelInfo(
+            path=paths[0].parent if len(paths) > 1 else paths[0], kind=f"PLY sequence ({headers[0].format})",
+            colour=ColourModel.RGB if has_colour else ColourModel.NONE,
+            points_per_frame=[h.vertex_count for h in headers],
+            bytes_per_frame=[h.vertex_count * (12 + 4 + 4 + 3) for h in headers],
+            frame_labels=list(range(len(paths))), fps=fps, up=parse_up(up),
+            bounds=(first_m.min(0), first_m.max(0)), notes=notes)
+
+    def read_frame(self, index: int) -> Frame:
+        if not 0 <= index < len(self.paths):
+            raise InputError(self.info.path, f"has no frame {index} (frames 0..{len(self.paths) - 1})")
+        path = self.paths[index]
+        xyz, rgb = read_points(path)
+        xyz = (xyz * self.scale).astype(np.float32)
+        if rgb is None and self.info.colour is ColourModel.RGB:
+            raise InputError(path, "has no vertex colours, unlike the first frame")
+        radius = estimate_radius(xyz, self.radius_scale)
+        n = len(xyz)
+        return Frame(xyz=torch.from_numpy(xyz), radius=torch.from_numpy(radius), alpha=torch.ones(n),
+                     rgb=None if rgb is None else torch.from_numpy(np.ascontiguousarray(rgb)))
+
+    def close(self) -> None:
+        pass
