@@ -47,7 +47,7 @@ def test_missing_file(tmp_path, capsys):
 
 
 def test_directory_instead_of_file(tmp_path, capsys):
-    assert_one_line_error(capsys, ["info", tmp_path], "is a directory")
+    assert_one_line_error(capsys, ["info", tmp_path], "holds no .ply files")
 
 
 def test_not_a_zip(tmp_path, capsys):
