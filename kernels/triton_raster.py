@@ -6,15 +6,15 @@
    which order like the floats because z > 0), written at the point's prefix-sum offset.
 3. ``torch.sort`` of the keys: per tile, points front to back; ``searchsorted`` gives each tile's range.
 4. ``_render_kernel``: one program per tile. It walks the tile's points front to back in batches of BATCH;
-   for every pixel × point in the batch it tests the disc (pixel centre strictly inside), ranks the covering
-   fragments with a running count (cumsum) so only the first K take a layer, and composites them with an
+   for every pixel × point in the batch it tests the disc (pixel centre strictly inside), drops fragments that
+   tie in depth with an earlier one, ranks the rest with a running count (cumsum) so only the first K take a
+   layer, and composites them with an
    exclusive product of (1 − α) done as a cumsum of logs. A tile stops once every pixel has K layers or a
    transmittance below 1e-4 (a colour change below 1e-4, far under the 2/255 test tolerance).
 
-Unlike the reference, exact depth ties are not collapsed into one layer: a depth peel keeps only one of
-two fragments at exactly the same depth, this kernel composites both. Ties need equal fp32 camera z, which
-happens mostly with fp16 positions seen by a camera aligned with a world axis; elsewhere results match the
-reference to float rounding. Defaults (8×8 tiles, batches of 16, 2 warps) are the fastest measured on an H100
+Exact depth ties follow the depth-peel rule of the reference: of several fragments at exactly the same fp32
+camera z in a pixel only the first (in point order) takes a layer. Ties are common with fp16 positions seen by
+a camera aligned with a world axis. Defaults (8×8 tiles, batches of 16, 2 warps) are the fastest measured on an H100
 by benchmarks/profile_raster.py. Outputs: accum (H,W,4) fp32 = premultiplied rgb and transmittance, rows top first; depth (H,W) fp32 =
 camera z of the last composited layer, 0 where empty.
 """
@@ -88,8 +88,14 @@ def _emit_kernel(rect_ptr, count_ptr, offset_ptr, z_ptr, n, tiles_x, keys_ptr, i
 
 
 @triton.jit
-def _render_kernel(ids_ptr, starts_ptr, u_ptr, v_ptr, z_ptr, rpix_ptr, alpha_ptr, rgb_ptr, accum_ptr, depth_ptr,
-                   width, height, tiles_x, layers,
+def _segmented_add(start_a, value_a, start_b, value_b):
+    """Combine for a segmented cumsum: a run start resets the running sum."""
+    return start_a | start_b, tl.where(start_b != 0, value_b, value_a + value_b)
+
+
+@triton.jit
+def _render_kernel(ids_ptr, run_start_ptr, starts_ptr, u_ptr, v_ptr, z_ptr, rpix_ptr, alpha_ptr, rgb_ptr,
+                   accum_ptr, depth_ptr, width, height, tiles_x, layers,
                    SOLID: tl.constexpr, TILE: tl.constexpr, BATCH: tl.constexpr):
     tile = tl.program_id(0)
     tx = tile % tiles_x
@@ -107,6 +113,7 @@ def _render_kernel(ids_ptr, starts_ptr, u_ptr, v_ptr, z_ptr, rpix_ptr, alpha_ptr
     transmittance = tl.full([TILE * TILE], 1.0, dtype=tl.float32)
     count = tl.zeros([TILE * TILE], dtype=tl.int32)
     depth = tl.zeros([TILE * TILE], dtype=tl.float32)
+    last_z = tl.full([TILE * TILE], -1.0, dtype=tl.float32)  # z of the last covering fragment so far
     batch = tl.arange(0, BATCH)
     b = start
     while b < end:
@@ -121,7 +128,16 @@ def _render_kernel(ids_ptr, starts_ptr, u_ptr, v_ptr, z_ptr, rpix_ptr, alpha_ptr
         dx = centre_x[:, None] - u[None, :]
         dy = centre_y[:, None] - v[None, :]
         ratio = (dx * dx + dy * dy) / (rpix * rpix)[None, :]
-        covered = (ratio < 1.0) & in_range[None, :]
+        covering = (ratio < 1.0) & in_range[None, :]
+        # Exact depth ties: a depth peel keeps only the first of several fragments at the same z (entries of
+        # equal z are consecutive and in point order). Within this batch, a segmented count over each run of
+        # equal z finds later ones; a run that began in an earlier batch shows as z == last_z.
+        run_start = tl.load(run_start_ptr + j, mask=in_range, other=1).to(tl.int32)
+        _, in_run = tl.associative_scan((tl.broadcast_to(run_start[None, :], (TILE * TILE, BATCH)),
+                                         covering.to(tl.int32)), axis=1, combine_fn=_segmented_add)
+        tied = (in_run > 1) | (z[None, :] == last_z[:, None])
+        covered = covering & ~tied
+        last_z = tl.maximum(last_z, tl.max(tl.where(covering, z[None, :], -1.0), axis=1))
         rank = count[:, None] + tl.cumsum(covered.to(tl.int32), axis=1) - 1
         taken = covered & (rank < layers)
         if SOLID:
@@ -181,12 +197,14 @@ def rasterize(xyz: torch.Tensor, rgb: torch.Tensor, radius: torch.Tensor, alpha:
         ends, total = torch.zeros(0, dtype=torch.int64, device=device), 0
     keys = torch.empty(total, dtype=torch.int64, device=device)
     ids = torch.empty(total, dtype=torch.int32, device=device)
+    run_start = torch.ones(total, dtype=torch.int8, device=device)
     if total:
         _emit_kernel[(triton.cdiv(n, block),)](rect, counts, ends - counts, z, n, tiles_x, keys, ids, BLOCK=block)
-        keys, order = torch.sort(keys)
+        keys, order = torch.sort(keys, stable=True)  # stable: equal depths stay in point order
         ids = ids[order]
+        run_start[1:] = keys[1:] != keys[:-1]
     starts = torch.searchsorted(keys >> 32, torch.arange(n_tiles + 1, device=device, dtype=torch.int64))
-    _render_kernel[(n_tiles,)](ids, starts, u, v, z, rpix, alpha, rgb.float().contiguous(), accum, depth,
+    _render_kernel[(n_tiles,)](ids, run_start, starts, u, v, z, rpix, alpha, rgb.float().contiguous(), accum, depth,
                                width, height, tiles_x, layers, SOLID=bool(solid), TILE=tile, BATCH=batch,
                                num_warps=warps)
     return accum, depth

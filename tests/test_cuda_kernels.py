@@ -66,3 +66,26 @@ def test_empty_and_fully_culled_scenes(cuda):
     out = cuda.rasterize(behind, torch.ones(1, 3, device=DEVICE), torch.ones(1, device=DEVICE),
                          torch.ones(1, device=DEVICE), camera, RasterSettings())
     assert torch.all(out.alpha == 0)
+
+
+def test_exact_depth_ties_follow_the_peel_rule(cuda):
+    """Many points at exactly equal depths (an axis-aligned camera): only the first of a tie takes a layer."""
+    import numpy as np
+
+    from k4d_viewer.camera import Camera
+
+    generator = torch.Generator().manual_seed(7)
+    n = 400
+    xy = (torch.rand(n, 2, generator=generator) - 0.5) * 0.6
+    z = torch.tensor([2.0, 2.25, 2.5])[torch.randint(0, 3, (n,), generator=generator)]
+    xyz = torch.cat([xy, z[:, None]], 1).to(DEVICE)
+    camera = Camera(K=np.array([[60.0, 0, 24], [0, 60, 20], [0, 0, 1]]), R=np.eye(3), T=np.zeros(3), width=48,
+                    height=40)
+    rgb = torch.rand(n, 3, generator=generator).to(DEVICE)
+    radius = torch.full((n,), 0.08, device=DEVICE)
+    alpha = (torch.rand(n, generator=generator) * 0.8 + 0.1).to(DEVICE)
+    for layers in (11, 2):
+        args = (xyz, rgb, radius, alpha, camera, RasterSettings(layers=layers))
+        a, b = cuda.rasterize(*args), TorchRasterizer().rasterize(*args)
+        assert float((a.rgb - b.rgb).abs().max()) <= 2 / 255
+        assert float((a.alpha - b.alpha).abs().max()) <= 2 / 255
