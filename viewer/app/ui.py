@@ -12,7 +12,9 @@ from .controls import SHORTCUTS, Command
 from .state import RENDER_MODES, RESOLUTION_PRESETS, FrameStats, RenderOptions
 from .timeline import Timeline
 
-STATUS_COLOURS = {"cached": 0xFF50B050, "loading": 0xFF30A0E0, "failed": 0xFF3030E0, "none": 0xFF505050}
+# ImGui colours are 0xAABBGGRR: on the GPU green, in host memory teal, loading orange, failed red, not loaded grey
+STATUS_COLOURS = {"device": 0xFF50C050, "host": 0xFFA0A040, "loading": 0xFF30A0E0, "failed": 0xFF3030E0,
+                  "none": 0xFF505050}
 PANEL_WIDTH = 420
 
 
@@ -29,6 +31,7 @@ class UIView:
     camera_label: str
     fly_mode: bool
     frame_status: callable           # frame index -> 'cached' | 'loading' | 'failed' | 'none'
+    cache: object = None              # the FrameCache: budgets and usage for the Stats panel
     status: str = ""
     show_help: bool = False
     camera_path: list[str] = field(default_factory=lambda: [""])
@@ -53,6 +56,8 @@ def draw_panels(view: UIView) -> list[Command]:
         commands += _quality(view)
     if imgui.collapsing_header("Stats", imgui.TreeNodeFlags_.default_open):
         _stats(view.stats, view.options)
+    if view.cache is not None and imgui.collapsing_header("Cache"):
+        _cache(view.cache)
     if imgui.button("Screenshot (Ctrl+S)"):
         commands.append(Command("screenshot"))
     imgui.same_line()
@@ -182,6 +187,23 @@ def _stats(stats: FrameStats, options: RenderOptions) -> None:
     if len(values):
         imgui.plot_lines("##frametimes", values, overlay_text=f"frame time {values[-1]:.1f} ms",
                          graph_size=imgui.ImVec2(-1, 50), scale_min=0.0)
+
+
+def _cache(cache) -> None:
+    """Host and GPU cache use against their budgets; the budgets can be changed here."""
+    gib = float(1 << 30)
+    stats = cache.stats
+    imgui.text(f"host  {stats.host_bytes / gib:6.2f} / {cache.host_budget / gib:.2f} GiB   "
+               f"GPU {stats.device_bytes / gib:6.2f} / {cache.device_budget / gib:.2f} GiB")
+    if stats.disk_seconds > 0:
+        imgui.text(f"disk reads {stats.disk_reads}, {stats.disk_bytes / stats.disk_seconds / 2 ** 20:,.0f} MiB/s")
+    changed, host = imgui.drag_float("Host budget (GiB)", cache.host_budget / gib, 0.1, 0.1, 1024.0, "%.1f")
+    if changed:
+        cache.host_budget = int(host * gib)
+    if cache.on_gpu:
+        changed, device = imgui.drag_float("GPU budget (GiB)", cache.device_budget / gib, 0.1, 0.1, 1024.0, "%.1f")
+        if changed:
+            cache.device_budget = int(device * gib)
 
 
 def _help() -> list[Command]:

@@ -13,6 +13,7 @@ import torch
 from ..camera import UP_AXES, Camera, load_camera_json
 from ..colour import evaluate_colour
 from ..errors import InputError
+from ..frame_cache import FrameCache
 from ..image import save_png
 from ..model import Frame, Model
 from ..render import TorchRasterizer
@@ -20,7 +21,6 @@ from ..render.gl_backend import GLRasterizer
 from .camera_control import CameraState
 from .controls import Command, InputController
 from .display import Display, DisplayImage
-from .frame_loader import FrameLoader
 from .state import FrameStats, RenderOptions
 from .timeline import Timeline
 from .ui import UIView, draw_panels
@@ -38,6 +38,8 @@ class ViewerOptions:
     resolution: str = "window"
     screenshot_dir: Path = Path(".")
     visible: bool = True
+    host_cache: int | None = None      # bytes; None: automatic from free memory
+    gpu_cache: int | None = None
 
 
 class ViewerApp:
@@ -68,8 +70,12 @@ class ViewerApp:
         status = ""
         if backend not in backends:
             status, backend = f"the {backend} backend is not available here (no CUDA GPU or triton); using gl", "gl"
+        if self.info.compressed:
+            status = ("compressed model: playback is limited by decompression; 'k4d-viewer convert MODEL -o "
+                      "stream.npz' writes a streaming copy")
         self.display = Display(self.ctx)
-        self.loader = FrameLoader(model, self.device)
+        self.loader = FrameCache(model, self.device, options.host_cache, options.gpu_cache)
+        self._direction = 1
         self.timeline = Timeline(self.info.n_frames, rate=self.info.fps)
         self.timeline.seek(options.frame)
         self.render_options = RenderOptions(backend=backend, resolution=options.resolution,
@@ -88,7 +94,7 @@ class ViewerApp:
         self._render_key = None
         self.ui = UIView(info=self.info, timeline=self.timeline, options=self.render_options, stats=self.stats,
                          cameras=self.info.cameras, backends=backends, camera_label="default view",
-                         fly_mode=False, frame_status=self.loader.status, status=status)
+                         fly_mode=False, frame_status=self.loader.status, status=status, cache=self.loader)
         self.snapped: int | None = None
         self.last_screenshot: Path | None = None
         self._last_time = time.perf_counter()
@@ -169,16 +175,18 @@ class ViewerApp:
         self.timeline.advance(dt)
         wanted = self.timeline.frame
         if wanted != self.frame_index:
-            frame = self.loader.get(wanted)
-            if frame is not None:
-                self.frame_data, self.frame_index = frame, wanted
+            self._direction = 1 if self.timeline.playing or (wanted - self.frame_index) % self.info.n_frames < \
+                self.info.n_frames / 2 else -1
+        centre, n_srcs = self.camera_state.eye, self.render_options.n_srcs
+        frame = self.loader.get(wanted, centre, n_srcs)  # every frame: the camera may need other source views
+        if frame is not None and frame is not self.frame_data:
+            if wanted != self.frame_index:
                 self.stats.load_ms = self.loader.last_load_ms
                 self.window.set_title(self._title(wanted))
-            elif (error := self.loader.error(wanted)) is not None:
-                self.ui.status = f"frame {wanted} could not be read: {error}"
-        direction = 1 if self.timeline.playing else 0
-        if direction:
-            self.loader.prefetch((self.timeline.frame + 1) % self.info.n_frames)
+            self.frame_data, self.frame_index = frame, wanted
+        elif frame is None and (error := self.loader.error(wanted)) is not None:
+            self.ui.status = f"frame {wanted} could not be read: {error}"
+        self.loader.prefetch(wanted, self._direction, centre, n_srcs)
 
     def render_size(self) -> tuple[int, int]:
         return self.render_options.render_size(self.window.framebuffer_size)
@@ -188,7 +196,8 @@ class ViewerApp:
         width, height = self.render_size()
         options = self.render_options
         camera = self.camera_state.to_camera(width, height)
-        key = (self.frame_index, camera.K.tobytes(), camera.R.tobytes(), camera.T.tobytes(), repr(options))
+        key = (self.frame_index, id(self.frame_data), camera.K.tobytes(), camera.R.tobytes(), camera.T.tobytes(),
+               repr(options))
         if key == self._render_key and self.image is not None:
             return
         frame = self.frame_data
@@ -221,7 +230,7 @@ class ViewerApp:
         self.ctx.finish()
         self.stats.raster_ms = (time.perf_counter() - start) * 1000
         self.stats.points = frame.n_points
-        self.stats.gpu_bytes = self.gl.gpu_bytes() + (frame.nbytes() if self.device.type == "cuda" else 0)
+        self.stats.gpu_bytes = self.gl.gpu_bytes() + self.loader.stats.device_bytes
         self._render_key = key
         self._camera = camera
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..camera import load_camera_json
 from ..errors import InputError
+from ..frame_cache import parse_bytes
 from .common import add_model_argument, load_model, parse_size
 
 
@@ -25,6 +26,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--window", type=parse_size, metavar="WxH", help="window size (default: as last time)")
     parser.add_argument("--resolution", choices=("window", "1280x720", "1920x1080", "2560x1440", "3840x2160"),
                         default="window", help="render resolution (default: the window's)")
+    parser.add_argument("--host-cache", type=str, metavar="SIZE",
+                        help="host memory for cached frames, e.g. 16G (default: 40%% of the free memory)")
+    parser.add_argument("--gpu-cache", type=str, metavar="SIZE",
+                        help="GPU memory for cached frames, e.g. 8G (default: half of the free GPU memory)")
     parser.add_argument("--screenshot-dir", type=Path, default=Path("."),
                         help="where Ctrl+S saves screenshots (default: the current folder)")
     parser.set_defaults(run=run)
@@ -34,6 +39,13 @@ def run(args: argparse.Namespace) -> int:
     if not args.screenshot_dir.is_dir():
         raise InputError(args.screenshot_dir, "screenshot folder does not exist")
     camera = load_camera_json(args.camera) if args.camera else None
+    budgets = {}
+    for flag in ("host_cache", "gpu_cache"):
+        text = getattr(args, flag)
+        try:
+            budgets[flag] = parse_bytes(text) if text else None
+        except ValueError:
+            raise InputError(f"--{flag.replace('_', '-')}", f"'{text}' is not a size such as 512M or 8G") from None
     model = load_model(args.model)
     try:
         if not 0 <= args.frame < model.info.n_frames:
@@ -45,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
 
             app = ViewerApp(model, ViewerOptions(backend=args.backend, frame=args.frame, camera=camera,
                                                  window_size=args.window, resolution=args.resolution,
-                                                 screenshot_dir=args.screenshot_dir))
+                                                 screenshot_dir=args.screenshot_dir, **budgets))
         except NoDisplayError as exc:
             raise InputError(None, f"cannot open a window: {exc}; render headless with 'k4d-viewer render "
                              "MODEL -o out.png'") from None

@@ -72,6 +72,9 @@ class CanonicalModel:
             bounds=None if bounds is None else (np.array(bounds[0]), np.array(bounds[1])),
             cameras=self._read_cameras(), compressed=archive.is_compressed(),
         )
+        if self.info.compressed:
+            self.info.notes.append("compressed arrays: playback is limited by decompression; 'k4d-viewer convert "
+                                   "MODEL -o stream.npz' writes an uncompressed, streaming-friendly copy")
 
     def _frame_keys(self, index: int) -> list[str]:
         names = POINT_KEYS + COLOUR_KEYS[self._colour] + OPTIONAL_KEYS.get(self._colour, ())

@@ -124,6 +124,9 @@ class FourK4DModel:
             bytes_per_frame=sizes, frame_labels=list(self._slots), n_views=shared.get("S", 0),
             sh_degree=shared.get("degree", -1), up="+z", compressed=self.archive.is_compressed(),
         )
+        if self.info.compressed:
+            self.info.notes.append("compressed arrays: playback is limited by decompression; 'k4d-viewer convert "
+                                   "MODEL -o stream.npz' writes an uncompressed, streaming-friendly copy")
 
     def _fields(self) -> list[str]:
         if self._weights:

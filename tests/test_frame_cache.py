@@ -1,0 +1,74 @@
+"""The frame cache: asynchronous reads, prefetch in the playback direction, bounded memory, failures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from builders import canonical_arrays, write_canonical
+from k4d_viewer.frame_cache import FrameCache, parse_bytes
+from k4d_viewer.model import open_model
+
+
+def test_parse_bytes():
+    assert parse_bytes("512M") == 512 << 20 and parse_bytes("1.5G") == 3 << 29 and parse_bytes("2GiB") == 2 << 30
+    assert parse_bytes("1000") == 1000
+    with pytest.raises(ValueError):
+        parse_bytes("lots")
+
+
+def test_get_is_asynchronous_and_wait_blocks(tmp_path):
+    model = open_model(write_canonical(tmp_path / "m.npz", count=4))
+    cache = FrameCache(model, torch.device("cpu"), host_budget=1 << 30)
+    first = cache.get(2)
+    frame = cache.wait(2)
+    assert frame.n_points == model.info.points_per_frame[2]
+    assert first is None or first is frame
+    assert cache.status(2) == "host" and cache.status(3) == "none"
+    cache.close()
+
+
+def test_prefetch_reads_ahead_in_the_playback_direction(tmp_path):
+    model = open_model(write_canonical(tmp_path / "m.npz", count=8))
+    cache = FrameCache(model, torch.device("cpu"), host_budget=1 << 30, lookahead=3)
+    cache.wait(4)
+    for _ in range(200):
+        cache.prefetch(4, -1)
+        if all(cache.status(i) == "host" for i in (1, 2, 3)):
+            break
+        __import__("time").sleep(0.005)
+    assert [cache.status(i) for i in (1, 2, 3)] == ["host"] * 3
+    assert cache.status(5) == "none" and cache.status(6) == "none"
+    cache.close()
+
+
+def test_memory_stays_within_budget_while_scrubbing_a_larger_model(tmp_path):
+    model = open_model(write_canonical(tmp_path / "m.npz", count=20))
+    sizes = model.info.bytes_per_frame
+    budget = 2 * max(sizes)
+    assert (tmp_path / "m.npz").stat().st_size > 5 * budget  # the model is much larger than the cache
+    cache = FrameCache(model, torch.device("cpu"), host_budget=budget, lookahead=4)
+    rng = np.random.default_rng(0)
+    for index in rng.integers(0, 20, 60):
+        cache.wait(int(index))
+        cache.prefetch(int(index), 1)
+        assert cache.stats.host_bytes <= budget
+    for index in range(20):  # and playing straight through
+        cache.wait(index)
+        cache.prefetch(index, 1)
+    assert cache.stats.host_peak <= budget
+    cache.close()
+
+
+def test_a_bad_frame_is_reported_not_skipped(tmp_path):
+    arrays = canonical_arrays(count=3)
+    arrays["frame.1.xyz"] = arrays["frame.1.xyz"].astype(np.float32)
+    arrays["frame.1.xyz"][0, 0] = np.nan
+    np.savez(tmp_path / "bad.npz", **arrays)
+    cache = FrameCache(open_model(tmp_path / "bad.npz"), torch.device("cpu"), host_budget=1 << 30)
+    with pytest.raises(Exception, match="NaN"):
+        cache.wait(1)
+    assert cache.status(1) == "failed" and "frame.1.xyz" in cache.error(1)
+    assert cache.wait(2) is not None
+    cache.close()

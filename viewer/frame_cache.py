@@ -1,0 +1,272 @@
+"""Frames on their way from disk to the GPU: a bounded host cache, a bounded device cache, prefetch.
+
+disk ──(worker threads)──> host cache (pinned memory when CUDA is present) ──(copy stream)──> device cache
+
+Both caches are LRU and bounded in bytes; the frame on screen and the frames just ahead in the playback
+direction are kept. Reads happen on worker threads and host-to-device copies on their own CUDA stream, so the
+render loop never waits on I/O it did not ask for: ``get`` returns a frame when it is ready and None
+(starting the work) otherwise. With many source views, only the views a camera blends are copied to the GPU
+(``views``): a frame's geometry and SH plus n_srcs views instead of all of them.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+
+import torch
+
+from .errors import InputError
+from .model import Frame, Model
+
+GiB = 1 << 30
+
+
+def parse_bytes(text: str) -> int:
+    """'8G', '512M', '1.5GiB', '2000000' → bytes; ValueError otherwise."""
+    units = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    cleaned = text.strip().upper().removesuffix("IB").removesuffix("B")
+    number, unit = (cleaned[:-1], cleaned[-1]) if cleaned and cleaned[-1] in units else (cleaned, "")
+    value = float(number) * units[unit]
+    if value < 0:
+        raise ValueError(f"'{text}' is negative")
+    return int(value)
+
+
+def default_host_budget() -> int:
+    """40% of the memory available now (Linux), else 25% of the total, at least 1 GiB."""
+    try:
+        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        return max(GiB, int(available * 0.4))
+    except (ValueError, OSError, AttributeError):
+        try:
+            return max(GiB, int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") * 0.25))
+        except (ValueError, OSError, AttributeError):
+            return 4 * GiB
+
+
+def default_gpu_budget(device: torch.device) -> int:
+    """Half of the device memory free now (the renderer needs the rest)."""
+    if device.type != "cuda":
+        return 0
+    free, _ = torch.cuda.mem_get_info(device)
+    return int(free * 0.5)
+
+
+@dataclass
+class CacheStats:
+    host_bytes: int = 0
+    device_bytes: int = 0
+    host_peak: int = 0
+    device_peak: int = 0
+    disk_reads: int = 0
+    disk_bytes: int = 0
+    disk_seconds: float = 0.0
+
+
+class FrameCache:
+    """Asynchronous frame access with bounded host and device caches."""
+
+    def __init__(self, model: Model, device: torch.device, host_budget: int | None = None,
+                 device_budget: int | None = None, workers: int = 2, lookahead: int = 8) -> None:
+        self.model = model
+        self.device = device
+        self.on_gpu = device.type == "cuda"
+        self.host_budget = default_host_budget() if host_budget is None else host_budget
+        self.device_budget = default_gpu_budget(device) if device_budget is None else device_budget
+        self.lookahead = lookahead
+        self.stats = CacheStats()
+        self._host: OrderedDict[int, Frame] = OrderedDict()
+        self._device: OrderedDict[tuple, tuple[Frame, torch.cuda.Event | None]] = OrderedDict()
+        self._reads: dict[int, Future] = {}
+        self._failed: dict[int, str] = {}
+        self._protected: set[int] = set()
+        self._lock = threading.Lock()
+        self._cents: dict[int, torch.Tensor] = {}  # source-camera centres of every frame read (tiny)
+        self._workers = workers
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="k4d-frame-reader")
+        self._stream = torch.cuda.Stream(device) if self.on_gpu else None
+        self.last_load_ms = 0.0
+
+    # -- reading from disk (worker threads) -------------------------------------------------------------
+
+    def _read(self, index: int) -> tuple[Frame, float]:
+        start = time.perf_counter()
+        frame = self.model.read_frame(index)
+        if self.on_gpu:  # pinned host memory: asynchronous, full-speed copies to the GPU
+            frame = replace(frame, **{k: (v.pin_memory() if v is not None else None)
+                                      for k, v in frame.__dict__.items()})
+        return frame, time.perf_counter() - start
+
+    def _collect(self) -> None:
+        for index, future in list(self._reads.items()):
+            if not future.done():
+                continue
+            del self._reads[index]
+            try:
+                frame, seconds = future.result()
+            except InputError as exc:
+                self._failed[index] = str(exc)
+                continue
+            self.stats.disk_reads += 1
+            self.stats.disk_bytes += frame.nbytes()
+            self.stats.disk_seconds += seconds
+            self.last_load_ms = seconds * 1000
+            self._host[index] = frame
+            if frame.cents is not None:
+                self._cents[index] = frame.cents.float()
+            self._account()
+            self._evict_host()
+
+    def _start_read(self, index: int) -> None:
+        if index in self._host or index in self._reads or index in self._failed:
+            return
+        if not 0 <= index < self.model.info.n_frames:
+            return
+        self._reads[index] = self._executor.submit(self._read, index)
+
+    # -- the device tier ------------------------------------------------------------------------------
+
+    def _views(self, index: int, centre, n_srcs: int | None) -> tuple[int, ...] | None:
+        """The source views to copy for a camera at ``centre``: only when that is much less than all views."""
+        cents = self._cents.get(index)
+        if centre is None or n_srcs is None or cents is None or cents.shape[0] <= 2 * n_srcs:
+            return None
+        from .colour import nearest_sources
+
+        chosen = nearest_sources(cents, torch.as_tensor(centre, dtype=torch.float32), n_srcs)
+        return tuple(sorted(int(v) for v in chosen))
+
+    def _upload(self, index: int, views: tuple[int, ...] | None) -> None:
+        host = self._host[index]
+        if views is not None and host.rgbw is not None:
+            subset = torch.tensor(views, dtype=torch.long)
+            host = replace(host, rgbw=host.rgbw[subset], cents=host.cents[subset])
+            # index_select made an ordinary (pageable) copy: pin it so the copy below stays asynchronous
+            host = replace(host, rgbw=host.rgbw.pin_memory(), cents=host.cents.pin_memory())
+        with torch.cuda.stream(self._stream):
+            frame = host.to(self.device)
+            done = torch.cuda.Event()
+            done.record(self._stream)
+        self._device[(index, views)] = (frame, done)
+        self._account()
+        self._evict_device()
+
+    # -- public API -----------------------------------------------------------------------------------
+
+    def get(self, index: int, centre=None, n_srcs: int | None = None) -> Frame | None:
+        """Frame ``index`` on the device if it is ready there; otherwise start its journey and return None.
+
+        With the camera ``centre`` and ``n_srcs``, only the source views that camera blends are copied to the
+        GPU (the returned frame then holds just those views and their centres, which colour evaluation picks
+        in full); without them, all views.
+        """
+        self._collect()
+        views = self._views(index, centre, n_srcs) if self.on_gpu else None
+        self._protected = {index}
+        if not self.on_gpu:
+            if index in self._host:
+                self._host.move_to_end(index)
+                return self._host[index]
+            self._start_read(index)
+            return None
+        key = (index, views)
+        if (index, None) in self._device and self._device[(index, None)][1] is None:
+            key = (index, None)  # the whole frame is already there: it has every view
+        if key in self._device:
+            frame, done = self._device[key]
+            if done is None or done.query():
+                self._device[key] = (frame, None)
+                self._device.move_to_end(key)
+                return frame
+            return None
+        if index in self._host:
+            self._host.move_to_end(index)
+            self._upload(index, views)
+            return None
+        self._start_read(index)
+        return None
+
+    def wait(self, index: int, centre=None, n_srcs: int | None = None, timeout: float = 60.0) -> Frame:
+        """Block until frame ``index`` is on the device (start-up, headless use, tests)."""
+        deadline = time.monotonic() + timeout
+        while (frame := self.get(index, centre, n_srcs)) is None:
+            if index in self._failed:
+                raise InputError(None, self._failed[index])
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"frame {index} did not load within {timeout} s")
+            time.sleep(0.0005)
+        return frame
+
+    def prefetch(self, index: int, direction: int, centre=None, n_srcs: int | None = None) -> None:
+        """Read ahead of ``index`` in ``direction`` (+1 playing forward, −1 backward) as far as the host
+        budget allows, and start the device copy of the next frame."""
+        self._collect()
+        n = self.model.info.n_frames
+        sizes = self.model.info.bytes_per_frame
+        ahead = [(index + direction * k) % n for k in range(1, self.lookahead + 1)]
+        room = self.host_budget - sizes[index]
+        window = []
+        for candidate in ahead:
+            room -= sizes[candidate]
+            if room < 0:
+                break
+            window.append(candidate)
+        self._protected = {index, *window}
+        for candidate in window:
+            if len(self._reads) >= self._workers:
+                break
+            self._start_read(candidate)
+        if self.on_gpu and window:
+            following = window[0]
+            views = self._views(following, centre, n_srcs)
+            if following in self._host and (following, views) not in self._device:
+                self._upload(following, views)
+
+    def status(self, index: int) -> str:
+        """'device', 'host', 'loading', 'failed' or 'none' (drawn on the timeline)."""
+        if any(key[0] == index for key in self._device):
+            return "device"
+        if index in self._host:
+            return "host"
+        if index in self._reads:
+            return "loading"
+        return "failed" if index in self._failed else "none"
+
+    def error(self, index: int) -> str | None:
+        return self._failed.get(index)
+
+    # -- memory bounds --------------------------------------------------------------------------------
+
+    def _account(self) -> None:
+        self.stats.host_bytes = sum(f.nbytes() for f in self._host.values())
+        self.stats.device_bytes = sum(f.nbytes() for f, _ in self._device.values())
+        self.stats.host_peak = max(self.stats.host_peak, self.stats.host_bytes)
+        self.stats.device_peak = max(self.stats.device_peak, self.stats.device_bytes)
+
+    def _evict_host(self) -> None:
+        for index in list(self._host):
+            if self.stats.host_bytes <= self.host_budget:
+                break
+            if index in self._protected and len(self._host) > 1:
+                continue
+            self.stats.host_bytes -= self._host.pop(index).nbytes()
+
+    def _evict_device(self) -> None:
+        for key in list(self._device):
+            if self.stats.device_bytes <= self.device_budget or len(self._device) <= 1:
+                break
+            frame, done = self._device[key]
+            if key[0] in self._protected and done is not None:
+                continue  # a copy in flight for the frame wanted now
+            if key[0] in self._protected and sum(1 for k in self._device if k[0] in self._protected) <= 1:
+                continue
+            del self._device[key]
+            self.stats.device_bytes -= frame.nbytes()
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
