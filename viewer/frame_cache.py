@@ -116,11 +116,11 @@ class FrameCache:
             self.stats.disk_bytes += frame.nbytes()
             self.stats.disk_seconds += seconds
             self.last_load_ms = seconds * 1000
+            self._evict_host(room_for=frame.nbytes())  # make room first: the budget holds at every moment
             self._host[index] = frame
             if frame.cents is not None:
                 self._cents[index] = frame.cents.float()
             self._account()
-            self._evict_host()
 
     def _start_read(self, index: int) -> None:
         if index in self._host or index in self._reads or index in self._failed:
@@ -248,11 +248,13 @@ class FrameCache:
         self.stats.host_peak = max(self.stats.host_peak, self.stats.host_bytes)
         self.stats.device_peak = max(self.stats.device_peak, self.stats.device_bytes)
 
-    def _evict_host(self) -> None:
+    def _evict_host(self, room_for: int = 0) -> None:
+        """Drop least-recently used frames (not the one on screen or those just ahead) until ``room_for``
+        more bytes fit in the budget."""
         for index in list(self._host):
-            if self.stats.host_bytes <= self.host_budget:
+            if self.stats.host_bytes + room_for <= self.host_budget:
                 break
-            if index in self._protected and len(self._host) > 1:
+            if index in self._protected:
                 continue
             self.stats.host_bytes -= self._host.pop(index).nbytes()
 
