@@ -148,13 +148,13 @@ class FrameCache:
             host = replace(host, rgbw=host.rgbw[subset], cents=host.cents[subset])
             # index_select made an ordinary (pageable) copy: pin it so the copy below stays asynchronous
             host = replace(host, rgbw=host.rgbw.pin_memory(), cents=host.cents.pin_memory())
+        self._evict_device(room_for=host.nbytes())  # make room first: the budget holds at every moment
         with torch.cuda.stream(self._stream):
             frame = host.to(self.device)
             done = torch.cuda.Event()
             done.record(self._stream)
         self._device[(index, views)] = (frame, done)
         self._account()
-        self._evict_device()
 
     # -- public API -----------------------------------------------------------------------------------
 
@@ -258,14 +258,14 @@ class FrameCache:
                 continue
             self.stats.host_bytes -= self._host.pop(index).nbytes()
 
-    def _evict_device(self) -> None:
+    def _evict_device(self, room_for: int = 0) -> None:
+        """Drop least-recently used device frames until ``room_for`` more bytes fit; copies still in flight
+        and the frame on screen stay."""
         for key in list(self._device):
-            if self.stats.device_bytes <= self.device_budget or len(self._device) <= 1:
+            if self.stats.device_bytes + room_for <= self.device_budget:
                 break
             frame, done = self._device[key]
-            if key[0] in self._protected and done is not None:
-                continue  # a copy in flight for the frame wanted now
-            if key[0] in self._protected and sum(1 for k in self._device if k[0] in self._protected) <= 1:
+            if done is not None or key[0] in self._protected:
                 continue
             del self._device[key]
             self.stats.device_bytes -= frame.nbytes()
