@@ -133,3 +133,25 @@ def test_viewer_display_takes_cuda_output_through_interop():
     out = image.to_output(far=100.0)
     torch.testing.assert_close(out.rgb, accum[..., :3].cpu() + 0.0)
     torch.testing.assert_close(out.depth, depth.cpu())
+
+
+def test_frame_cache_uploads_only_the_views_a_camera_blends(tmp_path):
+    from k4d_viewer.colour import evaluate_colour as reference_colour
+    from k4d_viewer.frame_cache import FrameCache
+    from k4d_viewer.model import save_canonical
+
+    raw = random_frame(5000, views=40, seed=4)
+    frame = {"xyz": raw["pcds"], "radius": raw["rads"][:, 0], "alpha": raw["occs"][:, 0], "rgbw": raw["rgbws"],
+             "cents": raw["cents"], "sh": raw["shs"]}
+    save_canonical(tmp_path / "m.npz", [frame, frame], colour="ibr")
+    model = open_model(tmp_path / "m.npz")
+    cache = FrameCache(model, torch.device("cuda"), host_budget=1 << 30, device_budget=1 << 30)
+    centre = np.array([0.5, -2.8, 0.3])
+    full = cache.wait(1)
+    subset = cache.wait(0, centre, 4)
+    assert subset.rgbw.shape[0] == 4 and full.rgbw.shape[0] == 40
+    assert subset.nbytes() < full.nbytes() / 3
+    c = torch.tensor(centre, dtype=torch.float32, device="cuda")
+    torch.testing.assert_close(reference_colour(subset, ColourModel.IBR, c),
+                               reference_colour(full, ColourModel.IBR, c), atol=1e-6, rtol=0)
+    cache.close()
