@@ -192,7 +192,18 @@ class ViewerApp:
         return self.render_options.render_size(self.window.framebuffer_size)
 
     def render_scene(self) -> None:
-        """The compute step: colour evaluation and rasterization into textures (skipped when nothing changed)."""
+        """The compute step; GPU out-of-memory keeps the last image and says what to change."""
+        try:
+            self._render_scene()
+        except torch.OutOfMemoryError:
+            torch.cuda.empty_cache()
+            width, height = self.render_size()
+            self.ui.status = (f"GPU out of memory rendering {self.stats.points:,} points at {width}x{height}: "
+                              "lower the resolution or the cache budgets")
+            self._render_key = None
+
+    def _render_scene(self) -> None:
+        """Colour evaluation and rasterization into textures (skipped when nothing changed)."""
         width, height = self.render_size()
         options = self.render_options
         camera = self.camera_state.to_camera(width, height)
