@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -16,3 +19,33 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real test data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def xvfb_display():
+    """A private Xvfb server for window tests; skipped where Xvfb is missing (CI installs it: there it fails)."""
+    xvfb = shutil.which("Xvfb")
+    if xvfb is None:
+        if os.environ.get("CI"):
+            pytest.fail("Xvfb is not installed (apt-get install xvfb)")
+        pytest.skip("Xvfb is not installed (apt-get install xvfb)")
+    read, write = os.pipe()
+    server = subprocess.Popen([xvfb, "-displayfd", str(write), "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
+                              pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        number = pipe.readline().strip()
+    yield f":{number}"
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def run_window_driver(display: str, out: Path, *args: str) -> dict:
+    """Run tests/window_driver.py on ``display`` with a private config folder; returns its results.json."""
+    import json
+
+    env = {**os.environ, "DISPLAY": display, "K4D_VIEWER_CONFIG_DIR": str(out / "config")}
+    result = subprocess.run([sys.executable, str(Path(__file__).parent / "window_driver.py"), str(out), *args],
+                            cwd=out.parent, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads((out / "results.json").read_text())

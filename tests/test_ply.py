@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,12 +9,11 @@ import pytest
 from PIL import Image
 from plyfile import PlyData, PlyElement
 
+from conftest import run_window_driver
 from k4d_viewer.camera import Camera, save_camera_json
 from k4d_viewer.cli import main
 from k4d_viewer.model import open_model
 from k4d_viewer.model.ply import detect_units, detect_up, expand_inputs, read_points
-
-HERE = Path(__file__).parent
 
 
 def person(n: int = 3000, seed: int = 0, up_axis: int = 1) -> np.ndarray:
@@ -202,25 +197,7 @@ def test_8i_direct_open_and_depth10(loot, tmp_path):
     assert main(["render", str(d10), "--frame", "1", "-o", str(image), "--size", "320x180"]) == 0
 
 
-def test_8i_plays_through_all_frames_in_the_viewer(loot, tmp_path):
-    import shutil
-
+def test_8i_plays_through_all_frames_in_the_viewer(loot, xvfb_display, tmp_path):
     _, out = loot
-    xvfb = shutil.which("Xvfb")
-    if xvfb is None:
-        pytest.skip("Xvfb is not installed")
-    read, write = os.pipe()
-    server = subprocess.Popen([xvfb, "-displayfd", str(write), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
-                              pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(write)
-    with os.fdopen(read) as pipe:
-        display = ":" + pipe.readline().strip()
-    try:
-        env = {**os.environ, "DISPLAY": display, "K4D_VIEWER_CONFIG_DIR": str(tmp_path / "cfg")}
-        result = subprocess.run([sys.executable, str(HERE / "window_driver.py"), str(tmp_path), "--play", str(out)],
-                                env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
-        assert result.returncode == 0, result.stderr[-2000:]
-    finally:
-        server.terminate()
-    results = json.loads((tmp_path / "results.json").read_text())
+    results = run_window_driver(xvfb_display, tmp_path, "--play", str(out))
     assert results["playing"] and results["shown"] == list(range(30))
