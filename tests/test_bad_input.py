@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from builders import camera_looking_at_origin, canonical_arrays, random_frame, write_runtime_npz
+from builders import canonical_arrays, random_frame, write_runtime_npz
 from k4d_viewer.cli import main
 
 

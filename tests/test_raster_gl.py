@@ -10,8 +10,7 @@ from builders import camera_looking_at_origin, random_frame
 from gl_support import gl_rasterizer
 from k4d_viewer.assets import DEMO_MODEL
 from k4d_viewer.camera import Camera
-from k4d_viewer.colour import evaluate_colour
-from k4d_viewer.model import ColourModel, open_model
+from k4d_viewer.model import open_model
 from k4d_viewer.render import RasterSettings, TorchRasterizer
 from k4d_viewer.render.pipeline import render_frame
 

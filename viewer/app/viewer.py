@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..camera import UP_AXES, Camera, load_camera_json
+from ..camera import Camera, load_camera_json
 from ..colour import evaluate_colour
 from ..errors import InputError
 from ..frame_cache import FrameCache
