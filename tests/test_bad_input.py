@@ -240,3 +240,12 @@ def test_process_exit_code_and_no_traceback(tmp_path):
                             text=True)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr and "bad.npz" in result.stderr
+
+
+@pytest.mark.parametrize("flags, problem", [
+    (["--host-cache", "lots"], "--host-cache: 'lots' is not a size"),
+    (["--frame", "99"], "--frame: 99 is out of range"),
+    (["--screenshot-dir", "/nonexistent/shots"], "screenshot folder does not exist"),
+])
+def test_bad_viewer_flags(capsys, flags, problem):
+    assert_one_line_error(capsys, ["view", *flags], problem)

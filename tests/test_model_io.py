@@ -112,3 +112,17 @@ def test_weights_file_is_recognised_and_shown_as_bare_points(tmp_path, capsys):
     assert "network weights" in capsys.readouterr().out
     out = tmp_path / "points.png"
     assert main(["render", str(path), "-o", str(out), "--size", "64x48"]) == 0 and out.exists()
+
+
+@pytest.mark.parametrize("compressed", [True, False])
+def test_opening_a_runtime_file_reads_no_frame_data(tmp_path, monkeypatch, compressed):
+    path = write_runtime_npz(tmp_path / "rt.npz", {s: random_frame(100, seed=s) for s in range(5)},
+                             compressed=compressed)
+    reads = []
+    original = NpzArchive.read
+    monkeypatch.setattr(NpzArchive, "read", lambda self, key: reads.append(key) or original(self, key))
+    model = open_model(path)
+    assert reads == [] and model.info.n_frames == 5 and model.info.compressed == compressed
+    assert any("decompression" in note for note in model.info.notes) == compressed
+    model.read_frame(4)
+    assert reads and all(key.endswith(".4") for key in reads)
