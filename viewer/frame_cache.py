@@ -180,6 +180,10 @@ class FrameCache:
         if key in self._device:
             frame, done = self._device[key]
             if done is None or done.query():
+                if done is not None:  # first hand-over: the render stream now uses memory of the copy stream
+                    for tensor in frame.__dict__.values():
+                        if tensor is not None:
+                            tensor.record_stream(torch.cuda.current_stream(self.device))
                 self._device[key] = (frame, None)
                 self._device.move_to_end(key)
                 return frame
