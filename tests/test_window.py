@@ -27,6 +27,7 @@ def test_window_scrub_orbit_layers_screenshot(xvfb_display, tmp_path):
     assert shot.exists() and shot.parent == out and results["screenshot_size"] == [1280, 720]
     assert str(shot.resolve()) in results["status"]
     assert results["snapped"] == 2 and "ring02" in results["camera_label"]
+    assert results["panel_hidden"]
     # the layout and window size are remembered in the config folder, never in the working directory
     assert (out / "config" / "window.json").exists() and (out / "config" / "imgui.ini").exists()
     assert not (tmp_path / "imgui.ini").exists()

@@ -140,6 +140,11 @@ def main() -> None:
     run(1, release(imgui.Key._2, imgui.Key.mod_ctrl, imgui.Key.left_ctrl))
     results["snapped"] = app.snapped
     results["camera_label"] = app.ui.camera_label
+    run(1, keys(imgui.Key.tab))  # hide the panel
+    run(1, release(imgui.Key.tab))
+    results["panel_hidden"] = not app.ui.show_panel
+    run(1, keys(imgui.Key.tab))
+    run(1, release(imgui.Key.tab))
     app.execute(Command("help"))
     run(3)
     window = app.ctx.screen.read(components=3)

@@ -35,6 +35,7 @@ SHORTCUTS = [
     ("Ctrl+0 .. Ctrl+9", "snap to capture camera 0 .. 9"),
     ("Ctrl+C / Ctrl+V", "copy / paste the camera as JSON"),
     ("Ctrl+S", "save a screenshot at render resolution"),
+    ("Tab", "show / hide the panel"),
     ("F11", "fullscreen"),
     ("F1", "show / hide this help"),
     ("Ctrl+Q", "quit"),
@@ -128,7 +129,8 @@ class InputController:
                                  (imgui.Key.f, Command("fly_mode"))):
                 if pressed(key, repeat=False):
                     out.append(command)
-        for key, command in ((imgui.Key.f11, Command("fullscreen")), (imgui.Key.f1, Command("help"))):
+        for key, command in ((imgui.Key.f11, Command("fullscreen")), (imgui.Key.f1, Command("help")),
+                             (imgui.Key.tab, Command("toggle_panel"))):
             if pressed(key, repeat=False):
                 out.append(command)
         return out

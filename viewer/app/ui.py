@@ -34,11 +34,14 @@ class UIView:
     cache: object = None              # the FrameCache: budgets and usage for the Stats panel
     status: str = ""
     show_help: bool = False
+    show_panel: bool = True
     camera_path: list[str] = field(default_factory=lambda: [""])
 
 
 def draw_panels(view: UIView) -> list[Command]:
     commands: list[Command] = []
+    if not view.show_panel:
+        return _help() if view.show_help else commands
     viewport = imgui.get_main_viewport()
     imgui.set_next_window_pos(imgui.ImVec2(viewport.work_pos.x + 8, viewport.work_pos.y + 8),
                               imgui.Cond_.first_use_ever)

@@ -300,6 +300,8 @@ class ViewerApp:
             self.window.toggle_fullscreen()
         elif name == "help":
             self.ui.show_help = not self.ui.show_help
+        elif name == "toggle_panel":
+            self.ui.show_panel = not self.ui.show_panel
         elif name == "quit":
             self.window.close()
         elif name == "vsync":
