@@ -7,7 +7,7 @@ import torch
 
 from ..image import to_image
 from ..kernels import shader_source
-from ..render.base import RasterOutput, RasterSettings
+from ..render.base import RasterOutput, RasterSettings, output_from_accum
 
 MODE_INDEX = {"color": 0, "alpha": 1, "depth": 2}
 
@@ -29,11 +29,8 @@ class DisplayImage:
         depth = np.frombuffer(self.depth.read(), np.float32).reshape(height, width)
         if not self.flip_y:  # GL rows are bottom first
             accum, depth = accum[::-1], depth[::-1]
-        accum, depth = torch.from_numpy(accum.copy()), torch.from_numpy(depth.copy())
-        transmittance = accum[..., 3]
-        rgb = accum[..., :3] + torch.tensor(self.background) * transmittance[..., None]
-        depth = torch.where((depth > 0) & (depth < 1e29), depth, torch.tensor(float(far)))
-        return RasterOutput(rgb=rgb, alpha=1 - transmittance, depth=depth)
+        return output_from_accum(torch.from_numpy(accum.copy()), torch.from_numpy(depth.copy()), self.background,
+                                 far)
 
     def screenshot(self, mode: str, far: float) -> np.ndarray:
         return to_image(self.to_output(far), mode)

@@ -85,7 +85,7 @@ class ViewerApp:
         self.screenshot_dir = options.screenshot_dir
         self.frame_data: Frame | None = self.loader.wait(self.timeline.frame)  # first frame before first draw
         self.frame_index = self.timeline.frame
-        self._bounds = self._model_bounds(self.frame_data)
+        *self._bounds, self._toward = self.info.framing(self.frame_data)
         self.camera_state = self._home_view()
         if options.camera is not None:
             self.camera_state = CameraState.from_camera(options.camera, self.info.up, self._pivot_distance(
@@ -114,22 +114,9 @@ class ViewerApp:
     def _title(self, frame: int) -> str:
         return f"k4d-viewer - {self.info.path.name} - frame {frame} / {self.info.n_frames - 1}"
 
-    def _model_bounds(self, frame: Frame) -> tuple[np.ndarray, np.ndarray]:
-        if self.info.bounds is not None:
-            return self.info.bounds
-        xyz = frame.xyz.float()
-        return xyz.min(0).values.cpu().numpy(), xyz.max(0).values.cpu().numpy()
-
-    def _toward(self) -> np.ndarray | None:
-        if self.info.cameras:
-            return self.info.cameras[0].centre
-        if self.frame_data is not None and self.frame_data.cents is not None:
-            return self.frame_data.cents[0].float().cpu().numpy()
-        return None
-
     def _home_view(self) -> CameraState:
         width, height = self.window.framebuffer_size
-        return CameraState.framing(*self._bounds, self.info.up, width / max(height, 1), toward=self._toward())
+        return CameraState.framing(*self._bounds, self.info.up, width / max(height, 1), toward=self._toward)
 
     def _pivot_distance(self, camera: Camera) -> float:
         centre = (self._bounds[0] + self._bounds[1]) / 2

@@ -12,7 +12,7 @@ from ..camera import parse_up
 from ..errors import InputError
 from ..model import Frame, Model, open_model, save_canonical
 from ..model.frame import ColourModel
-from ..model.ply import DEFAULT_RADIUS_SCALE, UNIT_SCALES, PlySequenceModel, expand_inputs
+from ..model.ply import DEFAULT_RADIUS_SCALE, PlySequenceModel, expand_inputs
 from ..rig import load_rig
 from .common import human_bytes, progress
 
@@ -83,10 +83,8 @@ def _open_inputs(args: argparse.Namespace, up: str | None) -> Model:
         if len(args.inputs) != 1:
             raise InputError(npz[0], "an .npz model converts on its own (give one .npz, or only PLY inputs)")
         return open_model(npz[0])
-    if args.units == "voxel" or args.units == "auto" or args.units in UNIT_SCALES:
-        return PlySequenceModel(expand_inputs(args.inputs), up=up, units=args.units, voxel_size=args.voxel_size,
-                                radius_scale=args.radius_scale, fps=args.fps or 30.0)
-    raise InputError("--units", f"unknown units '{args.units}'")
+    return PlySequenceModel(expand_inputs(args.inputs), up=up, units=args.units, voxel_size=args.voxel_size,
+                            radius_scale=args.radius_scale, fps=args.fps or 30.0)
 
 
 def _frames(model: Model) -> Iterator[dict[str, np.ndarray]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ..camera import Camera, default_camera, load_camera_json, parse_up
@@ -175,12 +174,6 @@ def _camera(args: argparse.Namespace, model: Model, frame) -> Camera:
             up = parse_up(args.up) if args.up else info.up
         except ValueError as exc:
             raise InputError("--up", str(exc)) from None
-        if info.bounds is not None:
-            lo, hi = info.bounds
-        else:
-            xyz = frame.xyz.float()
-            lo, hi = xyz.min(0).values.numpy(), xyz.max(0).values.numpy()
-        toward = info.cameras[0].centre if info.cameras else (
-            frame.cents[0].float().numpy() if frame.cents is not None else None)
-        camera = default_camera(np.asarray(lo), np.asarray(hi), up, *(args.size or DEFAULT_SIZE), toward=toward)
+        lo, hi, toward = info.framing(frame)
+        camera = default_camera(lo, hi, up, *(args.size or DEFAULT_SIZE), toward=toward)
     return camera.resized(*args.size) if args.size else camera

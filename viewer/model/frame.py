@@ -82,6 +82,21 @@ class ModelInfo:
     def n_frames(self) -> int:
         return len(self.points_per_frame)
 
+    def framing(self, frame: Frame) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(bounds min, bounds max, a point to look from) for a default view: the stored bounds or those of
+        ``frame``, and the first capture camera or source-camera centre."""
+        if self.bounds is not None:
+            lo, hi = self.bounds
+        else:
+            xyz = frame.xyz.float()
+            lo, hi = xyz.min(0).values.cpu().numpy(), xyz.max(0).values.cpu().numpy()
+        toward = None
+        if self.cameras:
+            toward = self.cameras[0].centre
+        elif frame.cents is not None:
+            toward = frame.cents[0].float().cpu().numpy()
+        return np.asarray(lo), np.asarray(hi), toward
+
 
 class Model(Protocol):
     """A lazily read sequence of frames."""

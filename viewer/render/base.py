@@ -31,6 +31,17 @@ class RasterOutput:
     depth: torch.Tensor
 
 
+def output_from_accum(accum: torch.Tensor, depth: torch.Tensor, background: tuple[float, float, float],
+                      far: float) -> RasterOutput:
+    """The fast backends' layout (accum: premultiplied rgb + transmittance; depth: last layer's z, with 0 or
+    >= 1e29 where empty), rows top first, as a RasterOutput with the background composited."""
+    transmittance = accum[..., 3]
+    bg = torch.tensor(background, dtype=torch.float32, device=accum.device)
+    empty = (depth <= 0) | (depth >= 1e29)
+    return RasterOutput(rgb=accum[..., :3] + bg * transmittance[..., None], alpha=1 - transmittance,
+                        depth=torch.where(empty, torch.full_like(depth, far), depth))
+
+
 class Rasterizer(Protocol):
     """Turns coloured points into images for one camera."""
 

@@ -13,7 +13,7 @@ import torch
 from ..camera import Camera
 from ..colour import ColourSettings, evaluate_colour, nearest_sources
 from ..model.frame import ColourModel, Frame
-from .base import RasterOutput, RasterSettings
+from .base import RasterOutput, RasterSettings, output_from_accum
 from .gl_backend import BackendUnavailable
 
 
@@ -75,7 +75,4 @@ class CudaRasterizer:
     def rasterize(self, xyz: torch.Tensor, rgb: torch.Tensor, radius: torch.Tensor, alpha: torch.Tensor,
                   camera: Camera, settings: RasterSettings) -> RasterOutput:
         accum, depth = self.render_buffers(xyz, rgb, radius, alpha, camera, settings)
-        transmittance = accum[..., 3]
-        background = torch.tensor(settings.background, dtype=torch.float32, device=accum.device)
-        return RasterOutput(rgb=accum[..., :3] + background * transmittance[..., None], alpha=1 - transmittance,
-                            depth=torch.where(depth > 0, depth, torch.full_like(depth, camera.far)))
+        return output_from_accum(accum, depth, settings.background, camera.far)

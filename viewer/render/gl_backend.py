@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..camera import Camera
-from .base import RasterOutput, RasterSettings
+from .base import RasterOutput, RasterSettings, output_from_accum
 
 
 NO_LAYER = 1e30  # the camera z stored where a pass drew nothing: later passes peel nothing there
@@ -164,13 +164,8 @@ class GLRasterizer:
         height, width = camera.height, camera.width
         accum = np.frombuffer(accum_tex.read(), np.float32).reshape(height, width, 4)[::-1]
         depth = np.frombuffer(depth_tex.read(), np.float32).reshape(height, width)[::-1]
-        accum, depth = torch.from_numpy(accum.copy()), torch.from_numpy(depth.copy())
-        transmittance = accum[..., 3]
-        background = torch.tensor(settings.background, dtype=torch.float32)
-        rgb_out = accum[..., :3] + background * transmittance[..., None]
-        depth = torch.where(depth > 0, depth, torch.tensor(float(camera.far)))
-        device = xyz.device
-        return RasterOutput(rgb=rgb_out.to(device), alpha=(1.0 - transmittance).to(device), depth=depth.to(device))
+        accum, depth = torch.from_numpy(accum.copy()).to(xyz.device), torch.from_numpy(depth.copy()).to(xyz.device)
+        return output_from_accum(accum, depth, settings.background, camera.far)
 
     def gpu_bytes(self) -> int:
         """Memory held by the render targets and the vertex buffer."""
