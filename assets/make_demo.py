@@ -16,12 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
+import torch
 from k4d_viewer.camera import Camera
 from k4d_viewer.colour import sh_basis
 from k4d_viewer.model import save_canonical
-
-import torch
 
 FPS = 20
 SECONDS = 2.5

@@ -20,14 +20,13 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from scene import frame_bounds, reference_camera, reference_frame  # noqa: E402
-
 from k4d_viewer.colour import ColourSettings, evaluate_colour  # noqa: E402
 from k4d_viewer.model import ColourModel  # noqa: E402
 from k4d_viewer.render import RasterSettings  # noqa: E402
 from k4d_viewer.render.cuda_backend import CudaRasterizer  # noqa: E402
 from k4d_viewer.render.cuda_interop import texture_sink  # noqa: E402
 from k4d_viewer.render.gl_backend import GLRasterizer  # noqa: E402
+from scene import frame_bounds, reference_camera, reference_frame  # noqa: E402
 
 CONFIGS = [(1920, 1080, 262_144), (3840, 2160, 262_144), (3840, 2160, 1_048_576)]
 VIEWS, LAYERS, N_SRCS = 60, 11, 4

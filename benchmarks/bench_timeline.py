@@ -24,13 +24,12 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from scene import frame_bounds, reference_camera, reference_frame  # noqa: E402
-
-from k4d_viewer.frame_cache import GiB, FrameCache  # noqa: E402
+from k4d_viewer.frame_cache import FrameCache, GiB  # noqa: E402
 from k4d_viewer.model import ColourModel, open_model, save_canonical  # noqa: E402
 from k4d_viewer.render import RasterSettings  # noqa: E402
 from k4d_viewer.render.cuda_backend import CudaRasterizer  # noqa: E402
 from k4d_viewer.render.pipeline import render_frame  # noqa: E402
+from scene import frame_bounds, reference_camera, reference_frame  # noqa: E402
 
 FRAMES, POINTS, VIEWS, N_SRCS = 150, 262_144, 60, 4
 

@@ -15,12 +15,11 @@ import torch
 import triton
 
 sys.path.insert(0, str(Path(__file__).parent))
-from scene import frame_bounds, reference_camera, reference_frame  # noqa: E402
-
 from k4d_viewer.colour import ColourSettings  # noqa: E402
 from k4d_viewer.kernels import triton_raster as tr  # noqa: E402
 from k4d_viewer.model import ColourModel  # noqa: E402
 from k4d_viewer.render.cuda_backend import CudaRasterizer  # noqa: E402
+from scene import frame_bounds, reference_camera, reference_frame  # noqa: E402
 
 
 def timed(fn, repeat: int = 20) -> float:
@@ -38,7 +37,8 @@ def main() -> None:
     cuda = CudaRasterizer()
     centre = torch.tensor(camera.centre, dtype=torch.float32)
     rgb = cuda.evaluate_colour(frame, ColourModel.IBR, centre, ColourSettings())
-    print(f"colour kernel            {timed(lambda: cuda.evaluate_colour(frame, ColourModel.IBR, centre, ColourSettings())):.3f} ms")
+    colour_ms = timed(lambda: cuda.evaluate_colour(frame, ColourModel.IBR, centre, ColourSettings()))
+    print(f"colour kernel            {colour_ms:.3f} ms")
 
     def whole(tile=16, batch=16, warps=4):
         return tr.rasterize(frame.xyz, rgb, frame.radius, frame.alpha, camera.K, camera.R, camera.T, width, height,
@@ -86,10 +86,11 @@ def main() -> None:
     for tile, batch, warps in [(16, 16, 4), (16, 16, 8), (16, 32, 8), (16, 8, 4), (16, 8, 2), (8, 16, 2),
                                (8, 32, 4), (8, 8, 1), (32, 8, 8)]:
         if tile != 16:
-            print(f"  render tile {tile} batch {batch} warps {warps}: whole {timed(lambda: whole(tile, batch, warps)):.3f} ms")
+            whole_ms = timed(lambda t=tile, b=batch, w=warps: whole(t, b, w))
+            print(f"  render tile {tile} batch {batch} warps {warps}: whole {whole_ms:.3f} ms")
             continue
 
-        def render():
+        def render(batch=batch, warps=warps):
             tr._render_kernel[(tiles_x * tiles_y,)](sorted_ids, starts, u, v, z, rpix, frame.alpha, rgb, accum, depth,
                                                     width, height, tiles_x, 11, SOLID=False, TILE=16, BATCH=batch,
                                                     num_warps=warps)

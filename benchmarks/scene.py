@@ -10,7 +10,6 @@ import math
 
 import numpy as np
 import torch
-
 from k4d_viewer.assets.make_demo import sample_surface
 from k4d_viewer.camera import Camera
 from k4d_viewer.model import Frame

@@ -15,8 +15,8 @@
 Exact depth ties follow the depth-peel rule of the reference: of several fragments at exactly the same fp32
 camera z in a pixel only the first (in point order) takes a layer. Ties are common with fp16 positions seen by
 a camera aligned with a world axis. Defaults (8×8 tiles, batches of 16, 2 warps) are the fastest measured on an H100
-by benchmarks/profile_raster.py. Outputs: accum (H,W,4) fp32 = premultiplied rgb and transmittance, rows top first; depth (H,W) fp32 =
-camera z of the last composited layer, 0 where empty.
+by benchmarks/profile_raster.py. Outputs: accum (H,W,4) fp32 = premultiplied rgb and transmittance, rows top
+first; depth (H,W) fp32 = camera z of the last composited layer, 0 where empty.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from __future__ import annotations
 import torch
 import triton
 import triton.language as tl
+
 
 @triton.jit
 def _project_kernel(xyz_ptr, radius_ptr, alpha_ptr, n,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-
 from k4d_viewer.camera import Camera
 from k4d_viewer.model import save_canonical
 

@@ -8,7 +8,8 @@ import pytest
 
 
 def gl_rasterizer():
-    from k4d_viewer.render.gl_backend import BackendUnavailable, GLRasterizer
+    from k4d_viewer.render.base import BackendUnavailable
+    from k4d_viewer.render.gl_backend import GLRasterizer
 
     try:
         return GLRasterizer()

@@ -8,7 +8,6 @@ import sys
 
 import numpy as np
 import pytest
-
 from builders import canonical_arrays, random_frame, write_runtime_npz
 from k4d_viewer.cli import main
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from k4d_viewer.app.camera_control import CameraState
 from k4d_viewer.camera import Camera
 

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-
 from k4d_viewer.camera import Camera, default_camera, load_camera_json, save_camera_json
 from k4d_viewer.errors import InputError
 from k4d_viewer.rig import load_rig

@@ -7,10 +7,9 @@ import subprocess
 import sys
 
 import numpy as np
-from PIL import Image
-
 from builders import random_frame, write_runtime_npz
 from k4d_viewer.cli import main
+from PIL import Image
 
 
 def test_demo_info(capsys):

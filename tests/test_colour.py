@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
-
 import oracle
+import torch
 from builders import random_frame
 from k4d_viewer.colour import ColourSettings, evaluate_colour, nearest_sources, sh_basis
 from k4d_viewer.model import ColourModel, Frame

@@ -108,9 +108,8 @@ def test_interop_copies_into_a_gl_texture_bit_exactly():
 
 
 def test_cli_render_backend_cuda(tmp_path):
-    from PIL import Image
-
     from k4d_viewer.cli import main
+    from PIL import Image
 
     paths = {}
     for backend in ("cuda", "torch"):

@@ -71,7 +71,6 @@ def test_empty_and_fully_culled_scenes(cuda):
 def test_exact_depth_ties_follow_the_peel_rule(cuda):
     """Many points at exactly equal depths (an axis-aligned camera): only the first of a tie takes a layer."""
     import numpy as np
-
     from k4d_viewer.camera import Camera
 
     generator = torch.Generator().manual_seed(7)

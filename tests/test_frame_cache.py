@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from builders import canonical_arrays, write_canonical
 from k4d_viewer.frame_cache import FrameCache, parse_bytes
 from k4d_viewer.model import open_model

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from builders import canonical_frames, random_frame, write_canonical, write_runtime_npz
 from k4d_viewer.camera import Camera
 from k4d_viewer.model import ColourModel, open_model, save_canonical

@@ -6,14 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-from plyfile import PlyData, PlyElement
-
 from conftest import run_window_driver
 from k4d_viewer.camera import Camera, save_camera_json
 from k4d_viewer.cli import main
 from k4d_viewer.model import open_model
 from k4d_viewer.model.ply import detect_units, detect_up, expand_inputs, read_points
+from PIL import Image
+from plyfile import PlyData, PlyElement
 
 
 def person(n: int = 3000, seed: int = 0, up_axis: int = 1) -> np.ndarray:

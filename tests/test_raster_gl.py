@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from builders import camera_looking_at_origin, random_frame
 from gl_support import gl_rasterizer
 from k4d_viewer.assets import DEMO_MODEL
@@ -70,9 +69,8 @@ def test_demo_frame_matches_torch(gl):
 
 def test_cli_backend_gl(tmp_path):
     gl_rasterizer()  # skip cleanly where there is no OpenGL
-    from PIL import Image
-
     from k4d_viewer.cli import main
+    from PIL import Image
 
     paths = {}
     for backend in ("gl", "torch"):

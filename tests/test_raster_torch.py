@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from k4d_viewer.camera import Camera
 from k4d_viewer.render import RasterSettings, TorchRasterizer
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pytest
-from PIL import Image
-
 import oracle
+import pytest
 from builders import camera_looking_at_origin, random_frame, write_runtime_npz
 from k4d_viewer.cli import main
+from PIL import Image
 
 
 def render_cli(tmp_path, model, camera, *extra):

@@ -1,7 +1,7 @@
 """Drives the real viewer window in its own process (glfw/GLX must not share a process with EGL tests).
 
-Usage: python window_driver.py OUT_DIR [--backend gl | --play MODEL]. Opens the demo at 800x600, feeds mouse and keyboard
-events through ImGui's input queue (the path real input takes), and writes window.png, captures of the
+Usage: python window_driver.py OUT_DIR [--backend gl | --play MODEL]. Opens the demo at 800x600, feeds mouse and
+keyboard events through ImGui's input queue (the path real input takes), and writes window.png, captures of the
 render at each step and results.json for the test to check.
 """
 
@@ -13,12 +13,11 @@ from pathlib import Path
 
 import numpy as np
 from imgui_bundle import imgui
-from PIL import Image
-
 from k4d_viewer.app.controls import Command
 from k4d_viewer.app.viewer import ViewerApp, ViewerOptions
 from k4d_viewer.assets import DEMO_MODEL
 from k4d_viewer.model import open_model
+from PIL import Image
 
 
 def play(out: Path, model_path: str) -> None:

@@ -15,9 +15,11 @@ from typing import Any
 import numpy as np
 
 from .errors import InputError
+from .fileutil import read_text_file
 
 DEFAULT_NEAR = 0.01
 DEFAULT_FAR = 100.0
+MAX_IMAGE_SIDE = 16384  # pixels: the largest width or height any camera, flag or path may ask for
 
 UP_AXES = {
     "+x": (1.0, 0.0, 0.0), "-x": (-1.0, 0.0, 0.0),
@@ -62,7 +64,7 @@ class Camera:
         """World-space camera centre C = −Rᵀ·T."""
         return -self.R.T @ self.T
 
-    def resized(self, width: int, height: int) -> "Camera":
+    def resized(self, width: int, height: int) -> Camera:
         """The same view at another image size: intrinsics scale with the image."""
         if (width, height) == (self.width, self.height):
             return self
@@ -81,7 +83,7 @@ class Camera:
         }
 
     @classmethod
-    def from_json_dict(cls, data: Any, where: str | Path = "camera") -> "Camera":
+    def from_json_dict(cls, data: Any, where: str | Path = "camera") -> Camera:
         """Build a camera from the clipboard/JSON fields; InputError naming the field on any problem."""
         if not isinstance(data, dict):
             raise InputError(where, "camera JSON must be an object with H, W, K, R, T")
@@ -98,7 +100,7 @@ class Camera:
 
     @classmethod
     def look_at(cls, eye: np.ndarray, target: np.ndarray, up: np.ndarray, width: int, height: int,
-                fov_y_deg: float = 40.0, near: float = DEFAULT_NEAR, far: float = DEFAULT_FAR) -> "Camera":
+                fov_y_deg: float = 40.0, near: float = DEFAULT_NEAR, far: float = DEFAULT_FAR) -> Camera:
         """A camera at ``eye`` looking at ``target`` with ``up`` pointing up in the image."""
         eye, target, up = (np.asarray(v, dtype=np.float64) for v in (eye, target, up))
         forward = target - eye
@@ -129,8 +131,11 @@ def make_camera(K: np.ndarray, R: np.ndarray, T: np.ndarray, width: int, height:
         raise InputError(where, f"{label} field 'R' is not a rotation matrix")
     if K[0, 0] <= 0 or K[1, 1] <= 0:
         raise InputError(where, f"{label} field 'K' must have positive focal lengths")
-    if not 0 < near < far:
-        raise InputError(where, f"{label} needs 0 < n < f (got n={near}, f={far})")
+    if not (math.isfinite(near) and math.isfinite(far) and 0 < near < far):
+        raise InputError(where, f"{label} needs finite 0 < n < f (got n={near}, f={far})")
+    for key, size in (("W", width), ("H", height)):
+        if not 1 <= size <= MAX_IMAGE_SIDE:
+            raise InputError(where, f"{label} field '{key}' is {size}, outside 1..{MAX_IMAGE_SIDE}")
     return Camera(K=K, R=R, T=T, width=int(width), height=int(height), near=float(near), far=float(far),
                   name=name)
 
@@ -138,15 +143,20 @@ def make_camera(K: np.ndarray, R: np.ndarray, T: np.ndarray, width: int, height:
 def load_camera_json(path: str | Path) -> Camera:
     """Read a camera JSON file (the format the viewer copies to the clipboard)."""
     path = Path(path)
+    return Camera.from_json_dict(load_json_file(path, "camera file"), where=path)
+
+
+def load_json_file(path: Path, what: str) -> Any:
+    """Parse a small JSON input file; InputError naming the line for bad syntax, bytes or nesting."""
+    text = read_text_file(path, what)
     try:
-        text = path.read_text()
-    except OSError as exc:
-        raise InputError(path, f"cannot read camera file: {exc.strerror or exc}") from None
-    try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(path, f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
-    return Camera.from_json_dict(data, where=path)
+    except RecursionError:
+        raise InputError(path, "not valid JSON (nested too deeply)") from None
+    except ValueError as exc:  # e.g. an integer literal of thousands of digits
+        raise InputError(path, f"not valid JSON ({str(exc)[:80]})") from None
 
 
 def save_camera_json(camera: Camera, path: str | Path) -> None:
@@ -183,21 +193,24 @@ def default_camera(bounds_min: np.ndarray, bounds_max: np.ndarray, up: str, widt
 
 
 def _positive_int(value: Any, key: str, where: str | Path) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or value <= 0:
-        raise InputError(where, f"camera field '{key}' must be a positive integer (got {value!r})")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0 or (
+            isinstance(value, float) and not (math.isfinite(value) and value.is_integer())):
+        raise InputError(where, f"camera field '{key}' must be a positive integer (got {str(value)[:40]})")
+    if value > MAX_IMAGE_SIDE:
+        raise InputError(where, f"camera field '{key}' is {str(value)[:40]}, outside 1..{MAX_IMAGE_SIDE}")
     return int(value)
 
 
 def _finite_float(value: Any, key: str, where: str | Path) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InputError(where, f"camera field '{key}' must be a finite number (got {value!r})")
+        raise InputError(where, f"camera field '{key}' must be a finite number (got {str(value)[:40]})")
     return float(value)
 
 
 def _matrix(value: Any, shape: tuple[int, ...], key: str, where: str | Path) -> np.ndarray:
     try:
         array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError, RecursionError):
         raise InputError(where, f"camera field '{key}' must be numbers of shape {shape}") from None
     if array.size != int(np.prod(shape)):
         raise InputError(where, f"camera field '{key}' must have shape {shape} (got {list(array.shape)})")

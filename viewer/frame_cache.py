@@ -32,8 +32,8 @@ def parse_bytes(text: str) -> int:
     cleaned = text.strip().upper().removesuffix("IB").removesuffix("B")
     number, unit = (cleaned[:-1], cleaned[-1]) if cleaned and cleaned[-1] in units else (cleaned, "")
     value = float(number) * units[unit]
-    if value < 0:
-        raise ValueError(f"'{text}' is negative")
+    if not 0 <= value < 1 << 60:
+        raise ValueError(f"'{text}' is negative or not a finite size")
     return int(value)
 
 

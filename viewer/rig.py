@@ -9,17 +9,32 @@ from typing import Any
 import numpy as np
 import yaml
 
-from .camera import DEFAULT_FAR, DEFAULT_NEAR, Camera, make_camera
+from .camera import DEFAULT_FAR, DEFAULT_NEAR, MAX_IMAGE_SIDE, Camera, make_camera
 from .errors import InputError
+from .fileutil import read_text_file
+
+MAX_RIG_BYTES = 16 * 1024 * 1024  # a rig of 1,000 cameras is well under 1 MiB
 
 
 class _OpenCVLoader(yaml.SafeLoader):
-    """SafeLoader that understands ``!!opencv-matrix`` nodes."""
+    """SafeLoader that understands ``!!opencv-matrix`` nodes and refuses aliases.
+
+    OpenCV never writes anchors or aliases; refusing them rules out "billion laughs" alias bombs.
+    """
+
+    def compose_node(self, parent, index):  # noqa: ANN001, ANN201 - PyYAML's own signature
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "aliases are not allowed in a camera rig",
+                                              event.start_mark)
+        return super().compose_node(parent, index)
 
 
 def _construct_matrix(loader: yaml.SafeLoader, node: yaml.Node) -> np.ndarray:
     fields = loader.construct_mapping(node, deep=True)
     rows, cols, data = int(fields["rows"]), int(fields["cols"]), fields["data"]
+    if not (0 <= rows <= 64 and 0 <= cols <= 64):
+        raise ValueError(f"opencv-matrix of {rows}x{cols} is not a camera matrix")
     array = np.asarray(data, dtype=np.float64)
     if array.size != rows * cols:
         raise ValueError(f"opencv-matrix has {array.size} values for {rows}x{cols}")
@@ -31,18 +46,19 @@ _OpenCVLoader.add_constructor("tag:yaml.org,2002:opencv-matrix", _construct_matr
 
 def read_opencv_yaml(path: Path) -> dict[str, Any]:
     """Parse an OpenCV FileStorage YAML file into a dict (matrices become numpy arrays)."""
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
+    text = read_text_file(path, "camera rig file", limit=MAX_RIG_BYTES)
     if text.startswith("%YAML:"):  # OpenCV's directive is not valid YAML 1.1; drop it
         text = text.split("\n", 1)[1] if "\n" in text else ""
     try:
         data = yaml.load(text, Loader=_OpenCVLoader)
-    except (yaml.YAMLError, ValueError, KeyError, TypeError) as exc:
+    except (yaml.YAMLError, ValueError, KeyError, TypeError, OverflowError) as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         where = f" (line {line + 1})" if line is not None else ""
-        raise InputError(path, f"not a valid OpenCV YAML file{where}") from None
+        problem = getattr(exc, "problem", None)
+        detail = f": {problem}" if isinstance(problem, str) and "alias" in problem else ""
+        raise InputError(path, f"not a valid OpenCV YAML file{where}{detail}") from None
+    except RecursionError:
+        raise InputError(path, "not a valid OpenCV YAML file (nested too deeply)") from None
     if not isinstance(data, dict):
         raise InputError(path, "not a valid OpenCV YAML file (expected a mapping)")
     return data
@@ -63,8 +79,8 @@ def load_rig(location: str | Path) -> list[Camera]:
             raise InputError(path, "missing (a camera rig needs intri.yml and extri.yml)")
     intri, extri = read_opencv_yaml(intri_path), read_opencv_yaml(extri_path)
     names = intri.get("names")
-    if not isinstance(names, list):
-        raise InputError(intri_path, "has no 'names' list")
+    if not isinstance(names, list) or not all(isinstance(n, (str, int)) for n in names):
+        raise InputError(intri_path, "has no 'names' list of camera names")
     cameras = []
     for name in (str(n) for n in names):
         if f"K_{name}" not in intri:
@@ -77,11 +93,15 @@ def load_rig(location: str | Path) -> list[Camera]:
         else:
             raise InputError(extri_path, f"camera '{name}' has neither R_{name} nor Rot_{name}")
         T = _entry(extri, extri_path, f"T_{name}", (3,))
-        height = _scalar(intri, f"H_{name}", default=round(2 * K[1, 2]))
-        width = _scalar(intri, f"W_{name}", default=round(2 * K[0, 2]))
-        near = _scalar(extri, f"n_{name}", default=DEFAULT_NEAR)
-        far = _scalar(extri, f"f_{name}", default=DEFAULT_FAR)
-        cameras.append(make_camera(K, R, T, int(width), int(height), near, far, name=name, where=extri_path))
+        height = _scalar(intri, intri_path, f"H_{name}", default=2 * K[1, 2])
+        width = _scalar(intri, intri_path, f"W_{name}", default=2 * K[0, 2])
+        near = _scalar(extri, extri_path, f"n_{name}", default=DEFAULT_NEAR)
+        far = _scalar(extri, extri_path, f"f_{name}", default=DEFAULT_FAR)
+        for key, size in ((f"H_{name}", height), (f"W_{name}", width)):
+            if not (math.isfinite(size) and 1 <= round(size) <= MAX_IMAGE_SIDE):
+                raise InputError(intri_path, f"entry '{key}' gives an image size of {size:g} (must be "
+                                 f"1..{MAX_IMAGE_SIDE})")
+        cameras.append(make_camera(K, R, T, round(width), round(height), near, far, name=name, where=extri_path))
     if not cameras:
         raise InputError(intri_path, "lists no camera with a K_<name> entry")
     return cameras
@@ -90,15 +110,24 @@ def load_rig(location: str | Path) -> list[Camera]:
 def _entry(data: dict[str, Any], path: Path, key: str, shape: tuple[int, ...]) -> np.ndarray:
     if key not in data:
         raise InputError(path, f"entry '{key}' is missing")
-    array = np.asarray(data[key], dtype=np.float64)
+    try:
+        array = np.asarray(data[key], dtype=np.float64)
+    except (TypeError, ValueError, OverflowError, RecursionError):
+        raise InputError(path, f"entry '{key}' must be numbers") from None
     if array.size != int(np.prod(shape)):
         raise InputError(path, f"entry '{key}' must have {int(np.prod(shape))} values (got {array.size})")
     return array.reshape(shape)
 
 
-def _scalar(data: dict[str, Any], key: str, default: float) -> float:
+def _scalar(data: dict[str, Any], path: Path, key: str, default: float) -> float:
     value = data.get(key, default)
-    return float(np.asarray(value, dtype=np.float64).reshape(-1)[0])
+    try:
+        array = np.asarray(value, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError, OverflowError, RecursionError):
+        array = np.zeros(0)
+    if array.size != 1:
+        raise InputError(path, f"entry '{key}' must be one number")
+    return float(array[0])
 
 
 def _rodrigues(rvec: np.ndarray) -> np.ndarray:

@@ -52,7 +52,7 @@ class CameraState:
     # -- conversions ----------------------------------------------------------------------------------
 
     @classmethod
-    def from_camera(cls, camera: Camera, up: str, distance: float, keep_intrinsics: bool = True) -> "CameraState":
+    def from_camera(cls, camera: Camera, up: str, distance: float, keep_intrinsics: bool = True) -> CameraState:
         normalised = None
         if keep_intrinsics:
             normalised = camera.K.copy()
@@ -65,7 +65,7 @@ class CameraState:
 
     @classmethod
     def framing(cls, bounds_min: np.ndarray, bounds_max: np.ndarray, up: str, aspect: float,
-                toward: np.ndarray | None = None) -> "CameraState":
+                toward: np.ndarray | None = None) -> CameraState:
         """The default view: the whole model in frame, standing upright."""
         camera = default_camera(bounds_min, bounds_max, up, int(1000 * aspect), 1000, toward=toward)
         centre = (np.asarray(bounds_min) + np.asarray(bounds_max)) / 2
@@ -85,7 +85,7 @@ class CameraState:
 
     # -- operations -----------------------------------------------------------------------------------
 
-    def _rotated(self, yaw: float, pitch: float, about_pivot: bool) -> "CameraState":
+    def _rotated(self, yaw: float, pitch: float, about_pivot: bool) -> CameraState:
         world_up = np.array(UP_AXES[self.up])
         Q = _rotation(world_up, yaw) @ _rotation(self.R[0], pitch)
         if abs(float((Q @ self.forward) @ world_up)) > 0.995:  # never tip over the pole
@@ -94,26 +94,26 @@ class CameraState:
         eye = self.pivot + Q @ (self.eye - self.pivot) if about_pivot else self.eye
         return replace(self, eye=eye, R=R, source="")
 
-    def orbit(self, dx: float, dy: float) -> "CameraState":
+    def orbit(self, dx: float, dy: float) -> CameraState:
         """Rotate around the pivot: ``dx``, ``dy`` in radians (drag right turns the model right)."""
         return self._rotated(-dx, dy, about_pivot=True)
 
-    def look(self, dx: float, dy: float) -> "CameraState":
+    def look(self, dx: float, dy: float) -> CameraState:
         """Turn the view in place (the pivot moves with it)."""
         return self._rotated(-dx, dy, about_pivot=False)
 
-    def pan(self, dx: float, dy: float) -> "CameraState":
+    def pan(self, dx: float, dy: float) -> CameraState:
         """Slide sideways and up/down by fractions of the pivot distance."""
         shift = (-self.R[0] * dx + -self.R[1] * dy) * self.distance
         return replace(self, eye=self.eye + shift, source="")
 
-    def dolly(self, factor: float) -> "CameraState":
+    def dolly(self, factor: float) -> CameraState:
         """Move towards (factor < 1) or away from (factor > 1) the pivot."""
         factor = max(factor, 1e-3)
         distance = max(self.distance * factor, 1e-4)
         return replace(self, eye=self.pivot - self.forward * distance, distance=distance, source="")
 
-    def zoom(self, factor: float) -> "CameraState":
+    def zoom(self, factor: float) -> CameraState:
         """Change the field of view (factor < 1 zooms in)."""
         if self.intrinsics is not None:
             K = self.intrinsics.copy()
@@ -123,13 +123,13 @@ class CameraState:
             return replace(self, intrinsics=K, source="")
         return replace(self, fov_y=float(np.clip(self.fov_y * factor, MIN_FOV, MAX_FOV)), source="")
 
-    def fly(self, forward: float, right: float, up: float) -> "CameraState":
+    def fly(self, forward: float, right: float, up: float) -> CameraState:
         """Move the eye (and the pivot with it) along the view axes, in world units."""
         world_up = np.array(UP_AXES[self.up])
         move = self.forward * forward + self.R[0] * right + world_up * up
         return replace(self, eye=self.eye + move, source="")
 
-    def roll(self, angle: float) -> "CameraState":
+    def roll(self, angle: float) -> CameraState:
         """Rotate about the view direction (Q/E-style keys in the upstream viewer)."""
         Q = _rotation(self.forward, angle)
         return replace(self, R=self.R @ Q.T, source="")

@@ -134,7 +134,8 @@ def _camera(view: UIView) -> list[Command]:
     if view.cameras:
         labels = [f"{i}: {c.name or 'camera'} ({c.width}x{c.height})" for i, c in enumerate(view.cameras)]
         imgui.set_next_item_width(-1)
-        if imgui.begin_list_box("##cameras", imgui.ImVec2(-1, min(6, len(labels)) * imgui.get_text_line_height_with_spacing())):
+        list_height = min(6, len(labels)) * imgui.get_text_line_height_with_spacing()
+        if imgui.begin_list_box("##cameras", imgui.ImVec2(-1, list_height)):
             for index, label in enumerate(labels):
                 if imgui.selectable(label, False)[0]:
                     commands.append(Command("snap", index))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -10,8 +11,8 @@ from typing import TypeVar
 from tqdm import tqdm
 
 from ..assets import DEMO_MODEL
+from ..camera import MAX_IMAGE_SIDE, parse_up
 from ..errors import InputError
-from ..camera import parse_up
 from ..model import Model, open_model
 from ..model.ply import is_ply_input
 
@@ -30,7 +31,7 @@ def load_model(path: Path | None, up: str | None = None) -> Model:
         path = DEMO_MODEL
     if is_ply_input(path):
         try:
-            return open_model(path, up=parse_up(up) if up else None)
+            return open_model(path, up=parse_up(up) if up is not None else None)
         except ValueError as exc:
             raise InputError("--up", str(exc)) from None
     return open_model(path)
@@ -42,13 +43,15 @@ def parse_size(text: str) -> tuple[int, int]:
         width, height = (int(part) for part in text.lower().split("x"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not WIDTHxHEIGHT, e.g. 1920x1080") from None
-    if not (1 <= width <= 16384 and 1 <= height <= 16384):
-        raise argparse.ArgumentTypeError(f"'{text}': width and height must be 1..16384")
+    if not (1 <= width <= MAX_IMAGE_SIDE and 1 <= height <= MAX_IMAGE_SIDE):
+        raise argparse.ArgumentTypeError(f"'{text}': width and height must be 1..{MAX_IMAGE_SIDE}")
     return width, height
 
 
 def parse_frames(text: str, n_frames: int) -> list[int]:
     """'A:B' (Python slice, B exclusive; either may be omitted, negatives count from the end) → indices."""
+    if len(text) > 64:
+        raise InputError("--frames", "is not A:B")
     parts = text.split(":")
     if len(parts) != 2:
         raise InputError("--frames", f"'{text}' is not A:B")
@@ -56,10 +59,21 @@ def parse_frames(text: str, n_frames: int) -> list[int]:
         start, stop = (int(p) if p.strip() else None for p in parts)
     except ValueError:
         raise InputError("--frames", f"'{text}' is not A:B with integers") from None
-    frames = list(range(n_frames))[slice(start, stop)]
+    frames = list(range(n_frames)[slice(start, stop)])
     if not frames:
         raise InputError("--frames", f"'{text}' selects no frame (the model has frames 0..{n_frames - 1})")
     return frames
+
+
+def finite_float(text: str) -> float:
+    """A finite float; argparse type (refuses nan and inf, which no setting accepts)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a finite number")
+    return value
 
 
 def human_bytes(count: float) -> str:

@@ -10,11 +10,12 @@ import numpy as np
 
 from ..camera import parse_up
 from ..errors import InputError
+from ..fileutil import check_output_folder
 from ..model import Frame, Model, open_model, save_canonical
 from ..model.frame import ColourModel
 from ..model.ply import DEFAULT_RADIUS_SCALE, PlySequenceModel, expand_inputs
 from ..rig import load_rig
-from .common import human_bytes, progress
+from .common import finite_float, human_bytes, progress
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -32,13 +33,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("inputs", nargs="+", help="PLY files / folders / globs, or one .npz model")
     parser.add_argument("-o", "--output", type=Path, required=True, help="the .npz to write")
     parser.add_argument("--cameras", type=Path, metavar="DIR", help="attach an intri.yml/extri.yml capture rig")
-    parser.add_argument("--fps", type=float, help="frame rate (default: the input's, or 30)")
+    parser.add_argument("--fps", type=finite_float, help="frame rate (default: the input's, or 30)")
     parser.add_argument("--up", help="world up axis: x, y, z, -x, -y, -z (default: detected / the input's)")
     parser.add_argument("--units", choices=("auto", "m", "cm", "mm", "voxel"), default="auto",
                         help="PLY coordinate units (default: detected from the extent)")
-    parser.add_argument("--voxel-size", type=float, metavar="M",
+    parser.add_argument("--voxel-size", type=finite_float, metavar="M",
                         help="metres per voxel for --units voxel (default: scale the subject to 1.8 m)")
-    parser.add_argument("--radius-scale", type=float, default=DEFAULT_RADIUS_SCALE,
+    parser.add_argument("--radius-scale", type=finite_float, default=DEFAULT_RADIUS_SCALE,
                         help=f"PLY point radius = this × local spacing (default {DEFAULT_RADIUS_SCALE})")
     parser.add_argument("--compress", action="store_true", help="deflate the arrays (smaller, slower to play)")
     parser.set_defaults(run=run)
@@ -47,14 +48,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.output.suffix.lower() != ".npz":
         raise InputError(args.output, "output must be a .npz file")
-    if not args.output.parent.is_dir():
-        raise InputError(args.output.parent, "output folder does not exist")
+    check_output_folder(args.output)
     if args.fps is not None and not 0 < args.fps <= 1000:
         raise InputError("--fps", f"{args.fps} is outside (0, 1000]")
     if not args.radius_scale > 0:
         raise InputError("--radius-scale", "must be > 0")
+    if args.voxel_size is not None and not args.voxel_size > 0:
+        raise InputError("--voxel-size", "must be > 0")
     try:
-        up = parse_up(args.up) if args.up else None
+        up = parse_up(args.up) if args.up is not None else None
     except ValueError as exc:
         raise InputError("--up", str(exc)) from None
     cameras = load_rig(args.cameras) if args.cameras else None

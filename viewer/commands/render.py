@@ -10,12 +10,14 @@ import torch
 from ..camera import Camera, default_camera, load_camera_json, parse_up
 from ..colour import ColourSettings
 from ..errors import InputError
+from ..fileutil import check_output_folder
 from ..image import MODES, save_png, to_image
 from ..model import Model
 from ..render import BACKENDS, RasterSettings, get_backend
+from ..render.base import BackendUnavailable
 from ..render.pipeline import render_frame
 from ..rig import load_rig
-from .common import add_model_argument, load_model, parse_frames, parse_size, progress
+from .common import add_model_argument, finite_float, load_model, parse_frames, parse_size, progress
 
 DEFAULT_SIZE = (1920, 1080)
 
@@ -52,14 +54,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--up", type=str, help="override the model's world up axis for the default camera")
     quality = parser.add_argument_group("rendering rules (4K4D defaults)")
     quality.add_argument("--layers", type=int, default=11, help="K: points composited per pixel, 1-32 (default 11)")
-    quality.add_argument("--radius-scale", type=float, default=None,
+    quality.add_argument("--radius-scale", type=finite_float, default=None,
                          help="point radius multiplier (default 1.0; 0.85 with --solid)")
-    quality.add_argument("--alpha-threshold", type=float, default=1e-4, help="drop points with alpha <= this")
+    quality.add_argument("--alpha-threshold", type=finite_float, default=1e-4, help="drop points with alpha <= this")
     quality.add_argument("--bg", type=str, default="0,0,0", metavar="R,G,B", help="background colour in [0,1]")
     quality.add_argument("--solid", action="store_true", help="solid mode: nearest point wins, no blending")
     quality.add_argument("--n-srcs", type=int, help="source views blended (default: the model's, usually 4)")
     quality.add_argument("--sh-degree", type=int, default=3, help="highest SH degree used, 0-3 (default 3)")
-    quality.add_argument("--sh-limit", type=float, help="SH residual limit (default: the model's, usually 1.0)")
+    quality.add_argument("--sh-limit", type=finite_float, help="SH residual limit (default: the model's, usually 1.0)")
     quality.add_argument("--skip-sh", action="store_true", help="debug view: base colour only")
     quality.add_argument("--skip-base", action="store_true", help="debug view: SH residual only")
     parser.set_defaults(run=run)
@@ -68,17 +70,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     raster, device = _raster_settings(args), _device(args.device)
     _check_output(args.output)
+    rasterizer = _backend(args.backend)
     model = load_model(args.model, up=args.up)
     try:
         info = model.info
-        frames = parse_frames(args.frames, info.n_frames) if args.frames else [args.frame]
+        frames = parse_frames(args.frames, info.n_frames) if args.frames is not None else [args.frame]
         if not 0 <= frames[0] < info.n_frames:
             raise InputError("--frame", f"{args.frame} is out of range (the model has frames 0..{info.n_frames - 1})")
         colour = _colour_settings(args, model)
         outputs = [_output_path(args.output, index, len(frames) > 1) for index in frames]
+        if len(set(outputs)) != len(outputs):
+            raise InputError(args.output, "the name pattern gives several frames the same file name")
         first = model.read_frame(frames[0])
         camera = _camera(args, model, first)
-        rasterizer = get_backend(args.backend)
         written: list[Path] = []
         try:
             for index, path in progress(zip(frames, outputs), "rendering", len(frames)):
@@ -133,29 +137,48 @@ def _device(name: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         device = torch.device(name)
-    except RuntimeError:
-        raise InputError("--device", f"'{name}' is not a torch device (auto, cpu, cuda, cuda:N)") from None
+    except (RuntimeError, ValueError):
+        device = None
+    if device is None or device.type not in ("cpu", "cuda"):
+        raise InputError("--device", f"'{name}' is not a device this renderer runs on (auto, cpu, cuda, cuda:N)")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise InputError("--device", f"'{name}' asked for, but CUDA is not available on this machine")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise InputError("--device", f"'{name}': this machine has {torch.cuda.device_count()} CUDA device(s)")
     return device
+
+
+def _backend(name: str):
+    try:
+        return get_backend(name)
+    except BackendUnavailable as exc:
+        raise InputError("--backend", f"{name}: {exc}") from None
 
 
 def _check_output(path: Path) -> None:
     if path.suffix.lower() != ".png":
         raise InputError(path, "output must be a .png file")
-    if not path.parent.is_dir():
-        raise InputError(path.parent, "output folder does not exist")
+    check_output_folder(path)
+    _output_path(path, 0, True)  # a bad name pattern is an error before anything is rendered
 
 
 def _output_path(template: Path, index: int, numbered: bool) -> Path:
     text = str(template)
-    if "{frame" in text:
-        return Path(text.format(frame=index))
-    if "%" in text:
-        return Path(text % index)
-    if not numbered:
-        return template
-    return template.with_name(f"{template.stem}_{index:04d}{template.suffix}")
+    try:
+        if "{" in text:
+            path = Path(text.format(frame=index))
+        elif "%" in text:
+            path = Path(text % index)
+        elif not numbered:
+            return template
+        else:
+            return template.with_name(f"{template.stem}_{index:04d}{template.suffix}")
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        raise InputError(template, f"bad frame-number pattern ({exc}); use {{frame}}, {{frame:04d}} or %04d") \
+            from None
+    if path.suffix.lower() != ".png" or path.parent != template.parent:
+        raise InputError(template, "the frame-number pattern must keep the folder and the .png ending")
+    return path
 
 
 def _camera(args: argparse.Namespace, model: Model, frame) -> Camera:
@@ -171,7 +194,7 @@ def _camera(args: argparse.Namespace, model: Model, frame) -> Camera:
         camera = cameras[args.view]
     else:
         try:
-            up = parse_up(args.up) if args.up else info.up
+            up = parse_up(args.up) if args.up is not None else info.up
         except ValueError as exc:
             raise InputError("--up", str(exc)) from None
         lo, hi, toward = info.framing(frame)

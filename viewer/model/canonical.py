@@ -57,7 +57,12 @@ class CanonicalModel:
         meta = _read_meta(archive)
         self._colour = ColourModel(meta["colour"])
         n_frames = meta["n_frames"]
+        stored = sum(1 for key in archive.keys() if key.startswith("frame.") and key.endswith(".xyz"))
+        if n_frames > stored:  # checked before any per-frame loop: a lying count must not cost time or memory
+            raise InputError(archive.path, f"missing: meta says n_frames = {n_frames} but the file holds "
+                             f"{stored} frames' points", key=f"frame.{stored}.xyz")
         self._check_keys(n_frames)
+        self._any_sh = any(key.endswith(".sh") for key in archive.keys())
         points, sizes = [], []
         shared: dict[str, int] = {}
         for index in range(n_frames):
@@ -104,6 +109,8 @@ class CanonicalModel:
         dims: dict[str, int] = {"S": shared["S"]} if "S" in shared else {}
         prefix = f"frame.{index}."
         check_header(self.archive, prefix + "xyz", [("N", 3)], dims)
+        if dims["N"] == 0:
+            raise InputError(self.archive.path, "has 0 points (every frame needs at least one)", key=prefix + "xyz")
         check_header(self.archive, prefix + "radius", [("N",), ("N", 1)], dims)
         check_header(self.archive, prefix + "alpha", [("N",), ("N", 1)], dims)
         if self._colour is ColourModel.RGB:
@@ -111,6 +118,8 @@ class CanonicalModel:
         if self._colour is ColourModel.IBR:
             check_header(self.archive, prefix + "rgbw", [("S", "N", 4)], dims)
             check_header(self.archive, prefix + "cents", [("S", 3)], dims)
+            if dims["S"] == 0:
+                raise InputError(self.archive.path, "has 0 source views", key=prefix + "rgbw")
             shared["S"] = dims["S"]
         if prefix + "sh" in self.archive:
             header = check_header(self.archive, prefix + "sh", [("N", 3, "C")], dims)
@@ -118,7 +127,7 @@ class CanonicalModel:
             if shared.setdefault("degree", degree) != degree:
                 raise InputError(self.archive.path, f"has SH degree {degree} but frame 0 has degree "
                                  f"{shared['degree']}", key=prefix + "sh")
-        elif self._colour is ColourModel.IBR and shared.get("degree", -1) >= 0:
+        elif self._colour is ColourModel.IBR and self._any_sh:
             raise InputError(self.archive.path, "missing (other frames have an SH residual)", key=prefix + "sh")
         return dims
 
@@ -173,6 +182,9 @@ def _read_meta(archive: NpzArchive) -> dict[str, Any]:
         meta = json.loads(str(archive.read(META_KEY)))
     except json.JSONDecodeError as exc:
         raise InputError(archive.path, f"is not valid JSON ({exc.msg})", key=META_KEY) from None
+    except (RecursionError, ValueError):
+        raise InputError(archive.path, "is not valid JSON (nested too deeply, or a number too long)",
+                         key=META_KEY) from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
         raise InputError(archive.path, f"does not declare \"format\": \"{FORMAT_NAME}\"", key=META_KEY)
     if meta.get("version") != FORMAT_VERSION:

@@ -23,6 +23,7 @@ _RUNTIME_KEY = re.compile(r"^sampler\.(?:(fg|bg)_sampler\.)?(pcds|rads|occs|cent
 _WEIGHT_PREFIXES = ("sampler.xyz_embedder.", "sampler.geo_regressor.", "sampler.ibr_embedder.",
                     "sampler.ibr_regressor.")
 BARE_POINT_RADIUS = 0.005  # metres; weights files carry no radii
+MAX_SLOT = 10**7           # frame slots are frame numbers: 4K4D sequences have thousands
 
 
 def is_fourk4d(archive: NpzArchive) -> bool:
@@ -56,7 +57,10 @@ class FourK4DModel:
                 raise InputError(archive.path, "unknown key for a 4K4D runtime file", key=key)
             if archive.header(key).is_none_placeholder:
                 continue  # a slot that was not precomputed
-            sampler, name, slot = match.group(1) or "", match.group(2), int(match.group(3))
+            sampler, name = match.group(1) or "", match.group(2)
+            if len(match.group(3)) > 8 or int(match.group(3)) > MAX_SLOT:
+                raise InputError(archive.path, f"frame slot number is larger than {MAX_SLOT}", key=key)
+            slot = int(match.group(3))
             parts.setdefault(sampler, {}).setdefault(name, []).append(slot)
         if "" in parts and ("fg" in parts or "bg" in parts):
             raise InputError(archive.path, "mixes plain sampler.* keys with fg_sampler/bg_sampler keys")
@@ -104,6 +108,11 @@ class FourK4DModel:
             raise InputError(self.archive.path, f"has no {part.prefix}pcds.* entries (no frames)")
         needed = ["rads", "occs"] + {ColourModel.IBR: ["rgbws", "cents"], ColourModel.RGB: ["rgbs"],
                                      ColourModel.SH: ["shs"], ColourModel.NONE: []}[self._colour]
+        for name, present in sorted(part.slots.items()):
+            orphans = sorted(set(present) - set(slots))
+            if orphans:
+                raise InputError(self.archive.path, f"slot {orphans[0]} has {name} but no pcds",
+                                 key=part.key(name, orphans[0]))
         for name in needed:
             have = set(part.slots.get(name, []))
             for slot in slots:
@@ -150,15 +159,17 @@ class FourK4DModel:
 
     def _check_slot(self, slot: int, shared: dict[str, int]) -> dict[str, int]:
         total = 0
+        has_sh = any(part.slots.get("shs") for part, _ in self._parts_for(slot))
         for part, slot_of in self._parts_for(slot):
             dims = {"S": shared["S"]} if "S" in shared else {}
             names = self._fields()
             for name in names:
                 key = part.key(name, slot_of(name))
                 if key not in self.archive:
-                    if name == "shs" and self._colour is ColourModel.IBR and "degree" not in shared:
+                    if name == "shs" and self._colour is ColourModel.IBR and not has_sh:
                         continue  # a runtime file without SH residual
-                    raise InputError(self.archive.path, "missing", key=key)
+                    other = " (other slots have an SH residual)" if name == "shs" else ""
+                    raise InputError(self.archive.path, "missing" + other, key=key)
                 pattern = {"pcds": [("N", 3)], "rads": [("N", 1), ("N",)], "occs": [("N", 1), ("N",)],
                            "cents": [("S", 3)], "rgbws": [("S", "N", 4)], "rgbs": [("N", 3)],
                            "shs": [("N", 3, "C")]}[name]
@@ -168,6 +179,10 @@ class FourK4DModel:
                     if shared.setdefault("degree", degree) != degree:
                         raise InputError(self.archive.path, f"has SH degree {degree}, other slots have "
                                          f"{shared['degree']}", key=key)
+            if dims.get("N") == 0:
+                raise InputError(self.archive.path, "has 0 points", key=part.key("pcds", slot_of("pcds")))
+            if dims.get("S") == 0:
+                raise InputError(self.archive.path, "has 0 source views", key=part.key("rgbws", slot_of("rgbws")))
             if "S" in dims:
                 shared["S"] = dims["S"]
             total += dims["N"]

@@ -47,7 +47,7 @@ class Frame:
         """Stored SH degree, or −1 when there is no SH."""
         return -1 if self.sh is None else int(round(self.sh.shape[-1] ** 0.5)) - 1
 
-    def to(self, device: torch.device | str) -> "Frame":
+    def to(self, device: torch.device | str) -> Frame:
         """A copy on ``device`` (non-blocking where the source is pinned)."""
         moved = {name: (None if value is None else value.to(device, non_blocking=True))
                  for name, value in self.__dict__.items()}

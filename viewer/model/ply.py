@@ -58,23 +58,39 @@ def _natural_key(path: Path) -> list:
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
 
 
+_PLY_TYPES = {"char": 1, "int8": 1, "uchar": 1, "uint8": 1, "short": 2, "int16": 2, "ushort": 2, "uint16": 2,
+              "int": 4, "int32": 4, "uint": 4, "uint32": 4, "float": 4, "float32": 4, "double": 8, "float64": 8}
+MAX_HEADER_LINES = 10_000
+MAX_VERTICES = 1 << 31  # 2 G points a frame: beyond any capture, and what int32 indices reach
+MAX_COORDINATE = 1e9    # in file units: micrometres across a kilometre still fit; beyond is corrupt data
+
+
 @dataclass
 class PlyHeader:
     vertex_count: int
     properties: list[str]
     format: str
+    header_bytes: int = 0
 
 
 def read_header(path: Path) -> PlyHeader:
-    """The vertex count and property names, from the header alone (a few hundred bytes)."""
+    """Vertex count and property names from the header alone, checked against the file's size.
+
+    Counts are validated before anything is allocated: a binary body must be exactly as long as its elements'
+    fixed-size rows say (lists excepted, which only bound it from below), an ASCII body must hold at least one
+    byte per value. A header that lies about counts or types is refused here, not discovered as garbage later.
+    """
+    from ..fileutil import check_regular_file
+
+    path = check_regular_file(path, "PLY file")
     try:
         with open(path, "rb") as fp:
             if fp.read(4).rstrip(b"\r\n") != b"ply":
                 raise InputError(path, "line 1: not a PLY file (it does not start with 'ply')")
             fp.seek(0)
             lines = []
-            for number in range(1, 10_000):
-                raw = fp.readline()
+            for number in range(1, MAX_HEADER_LINES):
+                raw = fp.readline(4096)
                 if not raw:
                     raise InputError(path, f"line {number}: file ends inside the header (no end_header)")
                 line = raw.decode("ascii", errors="replace").strip()
@@ -82,10 +98,12 @@ def read_header(path: Path) -> PlyHeader:
                 if line == "end_header":
                     break
             else:
-                raise InputError(path, "header has no end_header in its first 10000 lines")
+                raise InputError(path, f"header has no end_header in its first {MAX_HEADER_LINES} lines")
+            header_bytes = fp.tell()
+        body = path.stat().st_size - header_bytes
     except OSError as exc:
         raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
-    fmt, count, properties, element = "", None, [], None
+    fmt, elements, current = "", [], None
     for number, line in enumerate(lines, 1):
         words = line.split()
         if not words:
@@ -93,40 +111,88 @@ def read_header(path: Path) -> PlyHeader:
         if words[0] == "format":
             fmt = words[1] if len(words) > 1 else ""
         elif words[0] == "element":
-            element = words[1] if len(words) > 1 else ""
-            if element == "vertex":
-                try:
-                    count = int(words[2])
-                except (IndexError, ValueError):
-                    raise InputError(path, f"line {number}: bad vertex element '{line}'") from None
-        elif words[0] == "property" and element == "vertex":
-            properties.append(words[-1])
-    if count is None:
-        raise InputError(path, "has no 'element vertex' in its header")
+            try:
+                count = int(words[2])
+            except (IndexError, ValueError):
+                raise InputError(path, f"line {number}: bad element line '{line[:80]}'") from None
+            if not 0 <= count <= MAX_VERTICES:
+                raise InputError(path, f"line {number}: element count {count} is outside 0..{MAX_VERTICES}")
+            current = {"name": words[1], "count": count, "props": [], "row": 0, "lists": False}
+            elements.append(current)
+        elif words[0] == "property":
+            if current is None:
+                raise InputError(path, f"line {number}: property before any element")
+            if len(words) >= 5 and words[1] == "list":
+                if words[2] not in _PLY_TYPES or words[3] not in _PLY_TYPES:
+                    raise InputError(path, f"line {number}: unknown property type in '{line[:80]}'")
+                current["lists"] = True
+                current["row"] += _PLY_TYPES[words[2]]  # the length prefix; items only bound the size below
+            elif len(words) == 3:
+                if words[1] not in _PLY_TYPES:
+                    raise InputError(path, f"line {number}: unknown property type '{words[1]}'")
+                current["row"] += _PLY_TYPES[words[1]]
+                current["props"].append((words[2], words[1]))
+            else:
+                raise InputError(path, f"line {number}: bad property line '{line[:80]}'")
     if fmt not in ("ascii", "binary_little_endian", "binary_big_endian"):
         raise InputError(path, f"unknown PLY format '{fmt}'")
+    vertex = next((e for e in elements if e["name"] == "vertex"), None)
+    if vertex is None:
+        raise InputError(path, "has no 'element vertex' in its header")
+    names = [name for name, _ in vertex["props"]]
     for axis in "xyz":
-        if axis not in properties:
+        if axis not in names:
             raise InputError(path, f"element 'vertex' has no property '{axis}'")
-    return PlyHeader(count, properties, fmt)
+    if vertex["count"] == 0:
+        raise InputError(path, "element 'vertex' has 0 vertices (an empty frame)")
+    _check_body_size(path, fmt, elements, body)
+    return PlyHeader(vertex["count"], names, fmt, header_bytes)
+
+
+def _check_body_size(path: Path, fmt: str, elements: list[dict], body: int) -> None:
+    if fmt == "ascii":
+        values = sum(e["count"] * max(len(e["props"]) + e["lists"], 1) for e in elements)
+        if 2 * values - 1 > body:  # at least one digit and one separator per value
+            raise InputError(path, f"ASCII body of {body} bytes cannot hold the {values:,} values the header "
+                             "declares (truncated, or the header lies)")
+        return
+    need = sum(e["count"] * e["row"] for e in elements)
+    if body < need:
+        offset = body
+        for element in elements:
+            size = element["count"] * element["row"]
+            if offset < size:
+                raise InputError(path, f"file ends in element '{element['name']}' row {offset // element['row']} "
+                                 f"(binary body of {body:,} bytes, the header needs {need:,}: truncated, or the "
+                                 "header lies)")
+            offset -= size
+    if body > need and not any(e["lists"] for e in elements):
+        raise InputError(path, f"binary body is {body:,} bytes but the header's elements need exactly {need:,} "
+                         "(an ASCII body, property types that do not match the data, or trailing bytes)")
 
 
 def read_points(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     """(xyz (N,3) float64, rgb (N,3) float32 in [0,1] or None) of one PLY file; extra properties ignored."""
     from plyfile import PlyData, PlyParseError
 
+    read_header(path)  # validates counts against the file before plyfile allocates anything
     try:
         vertex = PlyData.read(str(path))["vertex"]
+        data = vertex.data
     except PlyParseError as exc:
         raise InputError(path, _describe_ply_error(exc)) from None
-    except (OSError, ValueError, KeyError, EOFError) as exc:
+    except (OSError, ValueError, KeyError, EOFError, OverflowError, IndexError, TypeError, MemoryError,
+            UnicodeDecodeError) as exc:
         raise InputError(path, f"unreadable PLY ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") \
             from None
-    data = vertex.data
-    xyz = np.stack([np.asarray(data[axis], dtype=np.float64) for axis in "xyz"], axis=1)
+    with np.errstate(all="ignore"):  # NaN/Inf in the file are reported below, not as warnings
+        xyz = np.stack([np.asarray(data[axis], dtype=np.float64) for axis in "xyz"], axis=1)
     if not np.isfinite(xyz).all():
         row = int(np.argwhere(~np.isfinite(xyz))[0][0])
         raise InputError(path, f"element 'vertex' row {row}: coordinate is NaN or Inf")
+    if (np.abs(xyz) > MAX_COORDINATE).any():
+        row = int(np.argwhere(np.abs(xyz) > MAX_COORDINATE)[0][0])
+        raise InputError(path, f"element 'vertex' row {row}: coordinate beyond ±{MAX_COORDINATE:g} (corrupt data?)")
     rgb = None
     names = data.dtype.names
     for triple in _COLOUR_NAMES:
@@ -143,7 +209,8 @@ def _normalise_colours(channels: np.ndarray) -> np.ndarray:
         return channels.astype(np.float32) / 255.0
     if kind == np.uint16:
         return channels.astype(np.float32) / 65535.0
-    values = channels.astype(np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        values = np.nan_to_num(channels.astype(np.float32), nan=0.0, posinf=255.0, neginf=0.0)
     if values.size and values.max() > 1.0:  # float colours stored 0..255
         values = values / 255.0
     return np.clip(values, 0.0, 1.0)
@@ -241,7 +308,10 @@ class PlySequenceModel:
             raise InputError(self.info.path, f"has no frame {index} (frames 0..{len(self.paths) - 1})")
         path = self.paths[index]
         xyz, rgb = read_points(path)
-        xyz = (xyz * self.scale).astype(np.float32)
+        with np.errstate(over="ignore", invalid="ignore"):
+            xyz = (xyz * self.scale).astype(np.float32)
+        if not np.isfinite(xyz).all():
+            raise InputError(path, f"coordinates × {self.scale:g} (units) overflow float32; check --voxel-size")
         if rgb is None and self.info.colour is ColourModel.RGB:
             raise InputError(path, "has no vertex colours, unlike the first frame")
         radius = estimate_radius(xyz, self.radius_scale)

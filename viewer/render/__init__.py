@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import RasterOutput, RasterSettings, Rasterizer
+from .base import Rasterizer, RasterOutput, RasterSettings
 from .torch_backend import TorchRasterizer
 
 BACKENDS = ("torch", "gl", "cuda")

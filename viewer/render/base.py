@@ -10,6 +10,10 @@ import torch
 from ..camera import Camera
 
 
+class BackendUnavailable(RuntimeError):
+    """A backend cannot run here (no GPU, no GL context, a missing package); the message says what to do."""
+
+
 @dataclass(frozen=True)
 class RasterSettings:
     """Rasterization rules of reference §4 that a user can change."""

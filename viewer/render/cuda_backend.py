@@ -13,8 +13,7 @@ import torch
 from ..camera import Camera
 from ..colour import ColourSettings, evaluate_colour, nearest_sources
 from ..model.frame import ColourModel, Frame
-from .base import RasterOutput, RasterSettings, output_from_accum
-from .gl_backend import BackendUnavailable
+from .base import BackendUnavailable, RasterOutput, RasterSettings, output_from_accum
 
 
 def cuda_available() -> bool:

@@ -13,14 +13,9 @@ import numpy as np
 import torch
 
 from ..camera import Camera
-from .base import RasterOutput, RasterSettings, output_from_accum
-
+from .base import BackendUnavailable, RasterOutput, RasterSettings, output_from_accum
 
 NO_LAYER = 1e30  # the camera z stored where a pass drew nothing: later passes peel nothing there
-
-
-class BackendUnavailable(RuntimeError):
-    """The backend cannot run here (no OpenGL context, no CUDA, failed interop)."""
 
 
 def create_headless_context():

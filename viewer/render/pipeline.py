@@ -7,7 +7,7 @@ import torch
 from ..camera import Camera
 from ..colour import ColourSettings, evaluate_colour
 from ..model.frame import ColourModel, Frame
-from .base import RasterOutput, RasterSettings, Rasterizer
+from .base import Rasterizer, RasterOutput, RasterSettings
 
 
 def render_frame(frame: Frame, colour_model: ColourModel, camera: Camera, rasterizer: Rasterizer,
