@@ -16,6 +16,11 @@ MODES = ("color", "alpha", "depth")
 
 def to_image(output: RasterOutput, mode: str = "color", with_alpha: bool = False) -> np.ndarray:
     """An (H,W,3) or (H,W,4) uint8 image of one render mode; depth uses a perceptual colour map."""
+    return (mode_image(output, mode, with_alpha).clamp(0, 1) * 255 + 0.5).to(torch.uint8).cpu().numpy()
+
+
+def mode_image(output: RasterOutput, mode: str = "color", with_alpha: bool = False) -> torch.Tensor:
+    """The (H,W,3|4) float image of one render mode, on the render's device."""
     if mode == "color":
         image = output.rgb
     elif mode == "alpha":
@@ -26,7 +31,7 @@ def to_image(output: RasterOutput, mode: str = "color", with_alpha: bool = False
         raise ValueError(f"unknown mode '{mode}' (choose from {', '.join(MODES)})")
     if with_alpha:
         image = torch.cat([image, output.alpha[..., None]], dim=-1)
-    return (image.clamp(0, 1) * 255 + 0.5).to(torch.uint8).cpu().numpy()
+    return image
 
 
 def depth_colormap(depth: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:

@@ -7,37 +7,44 @@ from pathlib import Path
 
 import torch
 
-from ..camera import Camera, default_camera, load_camera_json, parse_up
 from ..colour import ColourSettings
 from ..errors import InputError
 from ..fileutil import check_output_folder
-from ..image import MODES, save_png, to_image
+from ..image import MODES
 from ..model import Model
 from ..render import BACKENDS, RasterSettings, get_backend
 from ..render.base import BackendUnavailable
 from ..render.pipeline import render_frame
-from ..rig import load_rig
-from .common import add_model_argument, finite_float, load_model, parse_frames, parse_size, progress
-
-DEFAULT_SIZE = (1920, 1080)
+from ..video import CODECS, is_video
+from .common import add_model_argument, finite_float, load_model, parse_size
+from .render_output import OUTPUT_KINDS, make_sink, render_samples
+from .render_plan import ORBIT_SECONDS, SECONDS_PER_CAPTURE_CAMERA, RenderPlan, make_plan, uses_path
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "render", help="render frames to PNG without a window",
+        "render", help="render frames, camera paths and videos without a window",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Render one frame (or a range) of a model to PNG, headless.",
+        description="Render a model headless: one frame or a range to PNG, or a camera path (a path file or a "
+                    "preset) to a video or numbered PNGs. The output's extension decides: .png, or .mp4 .mov "
+                    ".mkv .webm for a video.",
         epilog="examples:\n"
-               "  k4d-viewer render -o demo.png                      # built-in demo, frame 0\n"
+               "  k4d-viewer render -o demo.png                         # built-in demo, frame 0\n"
+               "  k4d-viewer render model.npz --orbit -o orbit.mp4      # a full turn, 8 s, time frozen\n"
+               "  k4d-viewer render model.npz --orbit --play -o o.mp4   # ... while the model plays\n"
+               "  k4d-viewer render model.npz --bullet-time 40 --seconds 4 -o bt.mp4\n"
+               "  k4d-viewer render model.npz --path path.json -o video.mp4 --size 3840x2160\n"
+               "  k4d-viewer render model.npz --path camera_path.json -o frames/f.png  # nerfstudio path\n"
+               "  k4d-viewer render model.npz --view 3 --frames 0:150 -o cam3.mp4   # fixed camera, time plays\n"
                "  k4d-viewer render model.npz --frames 0:30 -o out.png  # out_0000.png .. out_0029.png\n"
-               "  k4d-viewer render model.npz --camera cam.json --size 3840x2160 -o 4k.png\n"
-               "  k4d-viewer render model.npz --view 3 --mode depth -o depth.png")
+               "  k4d-viewer render model.npz --camera cam.json --size 3840x2160 -o 4k.png")
     add_model_argument(parser)
-    parser.add_argument("-o", "--output", type=Path, required=True,
-                        help="PNG path; for a range, frame numbers are added (out_0007.png) unless the name "
-                             "has a {frame} or %%04d field")
+    parser.add_argument("-o", "--output", type=Path,
+                        help="a .png, or a video (.mp4 .mov .mkv .webm); for several frames to PNG, numbers are "
+                             "added (out_0007.png) unless the name has a {frame} or %%04d field")
     which = parser.add_mutually_exclusive_group()
-    which.add_argument("--frame", type=int, default=0, help="frame index, 0-based (default 0)")
+    which.add_argument("--frame", type=int, default=0, help="frame index, 0-based (default 0); where a path "
+                       "or preset starts in time")
     which.add_argument("--frames", metavar="A:B", help="a range of frames, Python-slice style (B exclusive)")
     view = parser.add_mutually_exclusive_group()
     view.add_argument("--camera", type=Path, metavar="CAM.json",
@@ -46,12 +53,34 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--cameras", type=Path, metavar="DIR",
                         help="capture-camera rig (intri.yml + extri.yml) for --view, if the model has none")
     parser.add_argument("--size", type=parse_size, metavar="WxH",
-                        help="image size (default: the camera's own, or 1920x1080 for the default camera)")
+                        help="image size (default: the camera's or path's own, or 1920x1080 for the default camera)")
     parser.add_argument("--backend", choices=BACKENDS, default="torch", help="rasterizer (default torch)")
     parser.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda, cuda:1 ... (default auto)")
     parser.add_argument("--mode", choices=MODES, default="color", help="what to write (default color)")
-    parser.add_argument("--rgba", action="store_true", help="write accumulated alpha as a fourth channel")
+    parser.add_argument("--rgba", action="store_true", help="write accumulated alpha as a fourth channel (PNG, "
+                        "or an FFV1 .mkv): a transparent background")
     parser.add_argument("--up", type=str, help="override the model's world up axis for the default camera")
+    paths = parser.add_argument_group("camera paths and video")
+    preset = paths.add_mutually_exclusive_group()
+    preset.add_argument("--path", type=Path, metavar="PATH", help="camera path: a k4d-viewer path .json (saved by "
+                        "the viewer), a nerfstudio camera_path.json, or an EasyVolcap camera folder")
+    preset.add_argument("--orbit", action="store_true", help="a full turn around the subject from the start view "
+                        "(--camera/--view, else at the capture rig's height and distance)")
+    preset.add_argument("--spiral", action="store_true", help="a turn that rises and sinks, facing the subject")
+    preset.add_argument("--through-cameras", action="store_true",
+                        help="through the capture cameras in order around the subject")
+    preset.add_argument("--bullet-time", type=int, metavar="FRAME", help="an orbit with time frozen at FRAME")
+    paths.add_argument("--play", action="store_true", help="let model time advance (from --frame) during "
+                       "--orbit/--spiral/--through-cameras")
+    paths.add_argument("--seconds", type=finite_float, help=f"preset length (default {ORBIT_SECONDS:g} s a turn; "
+                       f"{SECONDS_PER_CAPTURE_CAMERA:g} s per capture camera)")
+    paths.add_argument("--fps", type=finite_float, help="output frame rate (default: the path's, else the model's)")
+    paths.add_argument("--codec", help=f"video codec: {', '.join(CODECS)} (default h264; vp9 for .webm)")
+    paths.add_argument("--crf", type=int, help="video quality, lower is better (default 18 for h264)")
+    paths.add_argument("--resume", action="store_true", help="PNG sequences: skip frames already written")
+    paths.add_argument("--save-path", type=Path, metavar="FILE",
+                       help="also write the camera path used: a .json in the viewer's format, "
+                            "'*camera_path.json' for nerfstudio, or a folder for EasyVolcap")
     quality = parser.add_argument_group("rendering rules (4K4D defaults)")
     quality.add_argument("--layers", type=int, default=11, help="K: points composited per pixel, 1-32 (default 11)")
     quality.add_argument("--radius-scale", type=finite_float, default=None,
@@ -69,36 +98,71 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     raster, device = _raster_settings(args), _device(args.device)
-    _check_output(args.output)
+    _check_flags(args)
     rasterizer = _backend(args.backend)
     model = load_model(args.model, up=args.up)
     try:
         info = model.info
-        frames = parse_frames(args.frames, info.n_frames) if args.frames is not None else [args.frame]
-        if not 0 <= frames[0] < info.n_frames:
-            raise InputError("--frame", f"{args.frame} is out of range (the model has frames 0..{info.n_frames - 1})")
         colour = _colour_settings(args, model)
-        outputs = [_output_path(args.output, index, len(frames) > 1) for index in frames]
-        if len(set(outputs)) != len(outputs):
-            raise InputError(args.output, "the name pattern gives several frames the same file name")
-        first = model.read_frame(frames[0])
-        camera = _camera(args, model, first)
-        written: list[Path] = []
-        try:
-            for index, path in progress(zip(frames, outputs), "rendering", len(frames)):
-                frame = (first if index == frames[0] else model.read_frame(index)).to(device)
-                result = render_frame(frame, info.colour, camera, rasterizer, colour, raster)
-                save_png(to_image(result, args.mode, with_alpha=args.rgba), path)
-                written.append(path)
-        except BaseException:
-            for path in written:  # a failed range leaves nothing behind
-                path.unlink(missing_ok=True)
-            raise
-        print(f"wrote {outputs[0]}" if len(outputs) == 1 else f"wrote {len(outputs)} frames: {outputs[0]} .. "
-              f"{outputs[-1]}")
+        plan = make_plan(args, model)
+        if args.save_path is not None:
+            _save_path(plan, args.save_path, info.n_frames)
+        if args.output is None:
+            return 0
+        size = (plan.samples[0].camera.width, plan.samples[0].camera.height)
+        sink = make_sink(args.output, plan.frame_numbers(), size, plan.fps, args.codec, args.crf, args.rgba,
+                         args.resume)
+
+        def render(frame, sample):
+            return render_frame(frame, info.colour, sample.camera, rasterizer, colour, raster)
+
+        print(render_samples(plan.samples, model, device, render, sink, args.mode, args.rgba))
     finally:
         model.close()
     return 0
+
+
+def _check_flags(args: argparse.Namespace) -> None:
+    if args.output is None and args.save_path is None:
+        raise InputError("-o/--output", "required (or --save-path to write only the camera path)")
+    if args.output is not None:
+        if args.output.suffix.lower() != ".png" and not is_video(args.output):
+            raise InputError(args.output, OUTPUT_KINDS)
+        check_output_folder(args.output)
+    if args.frames is not None and uses_path(args):
+        raise InputError("--frames", "does not go with a camera path or preset (their model time comes from the "
+                         "path; --frame sets where presets start)")
+    if args.play and not (args.orbit or args.spiral or args.through_cameras):
+        raise InputError("--play", "applies to --orbit, --spiral and --through-cameras")
+    if args.seconds is not None and not 0 < args.seconds <= 36000:
+        raise InputError("--seconds", f"{args.seconds:g} is outside (0, 36000]")
+    if args.fps is not None and not 0 < args.fps <= 1000:
+        raise InputError("--fps", f"{args.fps:g} is outside (0, 1000]")
+    if args.crf is not None and not 0 <= args.crf <= 63:
+        raise InputError("--crf", f"{args.crf} is outside 0..63")
+
+
+def _save_path(plan: RenderPlan, target: Path, n_frames: int) -> None:
+    if plan.path is None:
+        raise InputError("--save-path", "needs a camera path or a preset (--path, --orbit, ...)")
+    if target.suffix.lower() != ".json":
+        from ..paths.easyvolcap import save_easyvolcap
+
+        save_easyvolcap([s.camera for s in plan.samples], target)
+    elif target.name.endswith("camera_path.json"):
+        from ..paths.nerfstudio import save_nerfstudio
+
+        check_output_folder(target)
+        save_nerfstudio(plan.path, target, n_frames, fps=plan.fps)
+    else:
+        from ..paths.pathfile import save_path
+
+        if not plan.path.keyframes:
+            raise InputError("--save-path", "this path is a list of sampled cameras without keyframes: save it as "
+                             "'*camera_path.json' or as a folder")
+        check_output_folder(target)
+        save_path(plan.path, target)
+    print(f"wrote camera path {target}")
 
 
 def _raster_settings(args: argparse.Namespace) -> RasterSettings:
@@ -155,48 +219,3 @@ def _backend(name: str):
         raise InputError("--backend", f"{name}: {exc}") from None
 
 
-def _check_output(path: Path) -> None:
-    if path.suffix.lower() != ".png":
-        raise InputError(path, "output must be a .png file")
-    check_output_folder(path)
-    _output_path(path, 0, True)  # a bad name pattern is an error before anything is rendered
-
-
-def _output_path(template: Path, index: int, numbered: bool) -> Path:
-    text = str(template)
-    try:
-        if "{" in text:
-            path = Path(text.format(frame=index))
-        elif "%" in text:
-            path = Path(text % index)
-        elif not numbered:
-            return template
-        else:
-            return template.with_name(f"{template.stem}_{index:04d}{template.suffix}")
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
-        raise InputError(template, f"bad frame-number pattern ({exc}); use {{frame}}, {{frame:04d}} or %04d") \
-            from None
-    if path.suffix.lower() != ".png" or path.parent != template.parent:
-        raise InputError(template, "the frame-number pattern must keep the folder and the .png ending")
-    return path
-
-
-def _camera(args: argparse.Namespace, model: Model, frame) -> Camera:
-    info = model.info
-    if args.camera is not None:
-        camera = load_camera_json(args.camera)
-    elif args.view is not None:
-        cameras = load_rig(args.cameras) if args.cameras is not None else info.cameras
-        if not cameras:
-            raise InputError(info.path, "has no capture cameras for --view (give a rig with --cameras DIR)")
-        if not 0 <= args.view < len(cameras):
-            raise InputError("--view", f"{args.view} is out of range (cameras 0..{len(cameras) - 1})")
-        camera = cameras[args.view]
-    else:
-        try:
-            up = parse_up(args.up) if args.up is not None else info.up
-        except ValueError as exc:
-            raise InputError("--up", str(exc)) from None
-        lo, hi, toward = info.framing(frame)
-        camera = default_camera(lo, hi, up, *(args.size or DEFAULT_SIZE), toward=toward)
-    return camera.resized(*args.size) if args.size else camera
