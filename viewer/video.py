@@ -53,7 +53,7 @@ def choose_codec(path: Path, name: str | None, rgba: bool) -> Codec:
     """The codec for ``path`` (``name`` or the container's default), checked against the container."""
     suffix = path.suffix.lower()
     if name is None:
-        name = "ffv1" if rgba else ("vp9" if suffix == ".webm" else "h264")
+        name = "ffv1" if rgba and suffix in CODECS["ffv1"].containers else ("vp9" if suffix == ".webm" else "h264")
     if name not in CODECS:
         raise InputError("--codec", f"unknown codec '{name}' (available: {', '.join(CODECS)})")
     codec = CODECS[name]

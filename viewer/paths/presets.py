@@ -73,7 +73,8 @@ def spiral(start: Camera, centre: np.ndarray, up: str, height: float, seconds: f
 
 def through_cameras(cameras: list[Camera], centre: np.ndarray, up: str, seconds: float, fps: float,
                     timing: Timing, size: tuple[int, int] | None = None) -> CameraPath:
-    """Through every capture camera in angular order around the up axis, returning to the first."""
+    """Through every capture camera in angular order around the up axis (counterclockwise seen from above,
+    starting at the rig's first camera), returning to it."""
     axis = np.array(UP_AXES[up])
     side = np.cross(axis, [1.0, 0.0, 0.0] if abs(axis[0]) < 0.9 else [0.0, 1.0, 0.0])
     side /= np.linalg.norm(side)
@@ -83,7 +84,8 @@ def through_cameras(cameras: list[Camera], centre: np.ndarray, up: str, seconds:
         offset = camera.centre - centre
         return math.atan2(float(offset @ other), float(offset @ side))
 
-    ordered = sorted(cameras, key=angle)
+    first = angle(cameras[0])
+    ordered = sorted(cameras, key=lambda c: (angle(c) - first) % (2 * math.pi))  # from camera 0, counterclockwise
     ordered.append(ordered[0])
     each = seconds / (len(ordered) - 1)
     keys = tuple(Keyframe(camera, timing.at(each * k)) for k, camera in enumerate(ordered))
