@@ -64,18 +64,26 @@ def choose_codec(path: Path, name: str | None, rgba: bool) -> Codec:
     return codec
 
 
+_BT709 = torch.tensor([[0.2126, 0.7152, 0.0722], [-0.1146, -0.3854, 0.5], [0.5, -0.4542, -0.0458]])
+_RANGE = torch.tensor([219.0, 224.0, 224.0])
+_OFFSET = torch.tensor([16.0, 128.0, 128.0])
+
+
+def yuv420_planes(rgb: torch.Tensor) -> torch.Tensor:
+    """(H,W,3) float RGB in [0,1] (any device) → (H·3/2, W) uint8 planar YUV 4:2:0, BT.709 limited range, as
+    the encoders expect. Runs where ``rgb`` lives, so on the GPU only the planes (half the bytes of RGB) cross
+    to the host, and the CPU's cores are left to the encoder."""
+    height, width, _ = rgb.shape
+    matrix = (_BT709 * _RANGE[:, None]).to(rgb.device)
+    yuv = rgb.clamp(0, 1) @ matrix.T + _OFFSET.to(rgb.device)  # (H,W,3)
+    chroma = yuv[..., 1:].reshape(height // 2, 2, width // 2, 2, 2).mean(dim=(1, 3))  # (H/2,W/2,2)
+    planes = torch.cat([yuv[..., 0].reshape(-1), chroma.permute(2, 0, 1).reshape(-1)])
+    return (planes + 0.5).clamp_(0, 255).to(torch.uint8).reshape(height * 3 // 2, width)
+
+
 def rgb_to_yuv420(rgb: torch.Tensor) -> np.ndarray:
-    """(H,W,3) float RGB in [0,1] (any device) → (H·3/2, W) uint8 planar YUV 4:2:0, BT.709 limited range, as the
-    encoders expect; runs where ``rgb`` lives, so on the GPU only the planes cross to the CPU."""
-    rgb = rgb.clamp(0, 1)
-    r, g, b = rgb.unbind(-1)
-    y = 16 + 219 * (0.2126 * r + 0.7152 * g + 0.0722 * b)
-    cb = 128 + 224 * (-0.1146 * r - 0.3854 * g + 0.5 * b)
-    cr = 128 + 224 * (0.5 * r - 0.4542 * g - 0.0458 * b)
-    height, width = y.shape
-    chroma = torch.stack([cb, cr]).reshape(2, height // 2, 2, width // 2, 2).mean(dim=(2, 4))
-    planes = torch.cat([y.reshape(-1), chroma[0].reshape(-1), chroma[1].reshape(-1)])
-    return (planes + 0.5).clamp(0, 255).to(torch.uint8).cpu().numpy().reshape(height * 3 // 2, width)
+    """``yuv420_planes`` as a host array."""
+    return yuv420_planes(rgb).cpu().numpy()
 
 
 class VideoWriter:

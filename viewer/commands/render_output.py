@@ -4,6 +4,8 @@ one, including the conversion to YUV planes), the calling thread encodes or writ
 
 from __future__ import annotations
 
+import collections
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -19,7 +21,7 @@ from ..image import mode_image, save_png, to_image
 from ..model import Frame, Model
 from ..paths.path import PathSample
 from ..render.base import RasterOutput
-from ..video import VideoWriter, choose_codec, frame_names, is_video, rgb_to_yuv420
+from ..video import VideoWriter, choose_codec, frame_names, is_video, yuv420_planes
 from .common import progress
 
 QUEUE_DEPTH = 8  # frames rendered ahead of the writer
@@ -48,30 +50,66 @@ class SinglePng:
 
 
 class PngSequence(SinglePng):
-    """Numbered PNGs; on an input error the frames of this run are removed, on Ctrl+C they are kept."""
+    """Numbered PNGs, compressed on several threads (zlib releases the GIL); on an input error the frames of
+    this run are removed, on Ctrl+C the finished ones are kept for --resume."""
 
     def __init__(self, template: Path, numbers: list[int], resume: bool) -> None:
         self.names, self.resume, self.written, self._new = frame_names(template, numbers), resume, 0, []
+        workers = max(1, min(8, (os.cpu_count() or 2) - 1))
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="k4d-png")
+        self._pending: collections.deque = collections.deque()
+        self._limit = 2 * workers
 
     def pending(self, count: int) -> list[int]:
         return [i for i in range(count) if not (self.resume and self.names[i].is_file())]
 
     def write(self, index: int, payload: np.ndarray) -> None:
-        save_png(payload, self.names[index])
-        self._new.append(self.names[index])
+        while len(self._pending) >= self._limit:
+            self._settle(self._pending.popleft())
+        self._pending.append((self.names[index], self._pool.submit(save_png, payload, self.names[index])))
+
+    def _settle(self, item) -> None:
+        name, future = item
+        future.result()
+        self._new.append(name)
         self.written += 1
 
     def finish(self) -> str:
+        while self._pending:
+            self._settle(self._pending.popleft())
+        self._pool.shutdown()
         skipped = len(self.names) - self.written
         done = f" ({skipped} already there)" if skipped else ""
         return f"wrote {self.written} frames{done}: {self.names[0]} .. {self.names[-1]}"
 
     def fail(self, interrupted: bool) -> None:
+        for name, future in self._pending:  # frames in flight: finished ones count as written
+            try:
+                future.result()
+                self._new.append(name)
+            except BaseException:  # noqa: BLE001 - a failed save left nothing (atomic write)
+                pass
+        self._pending.clear()
+        self._pool.shutdown()
         if interrupted:
             print(f"k4d-viewer: kept the {len(self._new)} frames written; add --resume to continue", flush=True)
             return
         for path in self._new:
             path.unlink(missing_ok=True)
+
+
+class _HostCopy:
+    """A frame's YUV planes on their way from the GPU: copied into pinned memory without blocking the render
+    thread, which goes on with the next frame; the writer waits for the copy's event."""
+
+    def __init__(self, planes: torch.Tensor, buffer: torch.Tensor) -> None:
+        buffer.copy_(planes, non_blocking=True)
+        self.buffer, self.event = buffer, torch.cuda.Event()
+        self.event.record()
+
+    def array(self) -> np.ndarray:
+        self.event.synchronize()
+        return self.buffer.numpy()
 
 
 class VideoSink:
@@ -80,14 +118,24 @@ class VideoSink:
         self.codec = choose_codec(path, codec_name, rgba)
         self.writer = VideoWriter(path, self.codec, size, fps, crf, rgba)
         self.path, self.written, self.names = path, 0, [path]
+        self._ring: list[torch.Tensor] = []  # pinned buffers, reused round-robin (more than can be in flight)
+        self._next = 0
 
-    def prepare(self, output: RasterOutput, mode: str, rgba: bool) -> np.ndarray:
-        if self.codec.yuv420:
-            return rgb_to_yuv420(mode_image(output, mode))
-        return to_image(output, mode, with_alpha=rgba)
+    def prepare(self, output: RasterOutput, mode: str, rgba: bool):
+        if not self.codec.yuv420:
+            return to_image(output, mode, with_alpha=rgba)
+        planes = yuv420_planes(mode_image(output, mode))
+        if planes.device.type != "cuda":
+            return planes.numpy()
+        if not self._ring:
+            self._ring = [torch.empty(planes.shape, dtype=torch.uint8, pin_memory=True)
+                          for _ in range(QUEUE_DEPTH + 4)]
+        buffer = self._ring[self._next % len(self._ring)]
+        self._next += 1
+        return _HostCopy(planes, buffer)
 
-    def write(self, index: int, payload: np.ndarray) -> None:
-        self.writer.write(payload)
+    def write(self, index: int, payload) -> None:
+        self.writer.write(payload.array() if isinstance(payload, _HostCopy) else payload)
         self.written += 1
 
     def pending(self, count: int) -> list[int]:
