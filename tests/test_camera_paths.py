@@ -7,8 +7,6 @@ import math
 
 import numpy as np
 import pytest
-from scipy.spatial.transform import Rotation
-
 from k4d_viewer.camera import Camera
 from k4d_viewer.cli import main
 from k4d_viewer.errors import InputError
@@ -17,6 +15,7 @@ from k4d_viewer.paths.easyvolcap import load_easyvolcap_path, save_easyvolcap
 from k4d_viewer.paths.nerfstudio import nerfstudio_json, path_from_nerfstudio
 from k4d_viewer.paths.pathfile import load_path, path_to_json, save_path
 from k4d_viewer.paths.presets import Timing, orbit, spiral, through_cameras
+from scipy.spatial.transform import Rotation
 
 
 def look(eye, target=(0, 0, 0), size=(64, 48), fov=40.0) -> Camera:

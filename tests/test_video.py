@@ -7,10 +7,9 @@ import json
 import av
 import numpy as np
 import pytest
-from PIL import Image
-
 from k4d_viewer.cli import main
 from k4d_viewer.paths.pathfile import load_path
+from PIL import Image
 
 SIZE = "320x240"  # 4:2:0 chroma of the demo's striped shirt needs a few pixels per stripe
 

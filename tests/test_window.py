@@ -38,6 +38,23 @@ def test_window_torch_backend(xvfb_display, tmp_path):
     assert results["frame_after_seek"] == 12 and results["orbit_changed"] > 0.5
 
 
+def test_path_made_in_the_viewer_renders_headless_to_the_same_frames(xvfb_display, tmp_path):
+    import numpy as np
+    from k4d_viewer.cli import main
+    from PIL import Image
+
+    results, out = run_driver(xvfb_display, tmp_path, "--path")
+    assert results["keyframes"] == [5, 20, 35]
+    assert results["jump_frame"] == 20 and results["jump_matches"]
+    assert results["play_moved"] > 0.1 and len(results["play_frames"]) > 3  # the camera and time follow the path
+    assert results["export_error"] == "" and results["export_total"] == 13  # 2 s at 6 fps, plus the last key
+    assert main(["render", "--path", str(out / "made.json"), "-o", str(out / "cli.png")]) == 0
+    for index in range(13):
+        ui = np.asarray(Image.open(out / f"ui_{index:04d}.png"))
+        cli = np.asarray(Image.open(out / f"cli_{index:04d}.png"))
+        assert np.array_equal(ui, cli), index
+
+
 def test_no_display_gives_one_line():
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     result = subprocess.run([sys.executable, "-m", "k4d_viewer.cli"], env=env, capture_output=True, text=True,

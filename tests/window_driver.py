@@ -41,10 +41,66 @@ def play(out: Path, model_path: str) -> None:
     app.shutdown()
 
 
+def make_path(out: Path) -> None:
+    """Build a camera path as a user would (K at three views and frames), play it, save it, export it."""
+    app = ViewerApp(open_model(DEMO_MODEL), ViewerOptions(backend="gl", window_size=(800, 600)))
+    app.render_options.render_scale = 0.3
+    editor = app.path_editor
+    editor.fps, editor.show_capture_cameras = 6.0, True
+    results: dict = {}
+
+    def press(key):
+        app.frame(lambda io: io.add_key_event(key, True))
+        app.frame(lambda io: io.add_key_event(key, False))
+
+    def drag(dx):
+        app.frame(lambda io: (io.add_mouse_pos_event(560, 300), io.add_mouse_button_event(0, True)))
+        for step in range(1, 6):
+            app.frame(lambda io, step=step: io.add_mouse_pos_event(560 + dx * step, 300))
+        app.frame(lambda io: io.add_mouse_button_event(0, False))
+
+    for frame, dx in ((5, 40), (20, -60), (35, 0)):
+        app.execute(Command("seek", frame))
+        app.frame()
+        press(imgui.Key.k)
+        drag(dx)
+    results["keyframes"] = [k.t for k in editor.keyframes]
+    app.execute(Command("path_jump", 1))
+    app.frame()
+    results["jump_frame"] = app.timeline.frame
+    results["jump_matches"] = bool(np.allclose(app.camera_state.eye, editor.keyframes[1].camera.centre))
+    app.execute(Command("path_play"))
+    eyes, frames = [], []
+    for _ in range(30):
+        app.frame()
+        eyes.append(app.camera_state.eye.copy())
+        frames.append(app.timeline.frame)
+    results["play_moved"] = float(np.linalg.norm(eyes[-1] - eyes[0]))
+    results["play_frames"] = sorted(set(frames))
+    app.execute(Command("path_save", str(out / "made.json")))
+    app.execute(Command("path_export", str(out / "ui.png")))
+    for _ in range(20000):
+        app.frame()  # the window stays responsive while the export runs
+        if not editor.export.running:
+            break
+    results["export_error"] = editor.export.error
+    results["export_total"] = editor.export.total
+    results["ui_frames_during_export"] = editor.export.done
+    window = app.ctx.screen.read(components=3)
+    width, height = app.window.framebuffer_size
+    Image.fromarray(np.frombuffer(window, np.uint8).reshape(height, width, 3)[::-1]).save(out / "path.png")
+    (out / "results.json").write_text(json.dumps(results, indent=2))
+    app.window.close()
+    app.shutdown()
+
+
 def main() -> None:
     out = Path(sys.argv[1])
     if len(sys.argv) > 3 and sys.argv[2] == "--play":
         play(out, sys.argv[3])
+        return
+    if len(sys.argv) > 2 and sys.argv[2] == "--path":
+        make_path(out)
         return
     backend = sys.argv[3] if len(sys.argv) > 3 and sys.argv[2] == "--backend" else "gl"
     app = ViewerApp(open_model(DEMO_MODEL), ViewerOptions(backend=backend, window_size=(800, 600),

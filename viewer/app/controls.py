@@ -35,6 +35,7 @@ SHORTCUTS = [
     ("Ctrl+0 .. Ctrl+9", "snap to capture camera 0 .. 9"),
     ("Ctrl+C / Ctrl+V", "copy / paste the camera as JSON"),
     ("Ctrl+S", "save a screenshot at render resolution"),
+    ("K", "add a camera-path keyframe at the current view and frame (Path panel)"),
     ("Tab", "show / hide the panel"),
     ("F11", "fullscreen"),
     ("F1", "show / hide this help"),
@@ -126,7 +127,7 @@ class InputController:
                 if pressed(key):  # held arrows repeat
                     out.append(command)
             for key, command in ((imgui.Key.space, Command("play")), (imgui.Key.r, Command("reset_view")),
-                                 (imgui.Key.f, Command("fly_mode"))):
+                                 (imgui.Key.f, Command("fly_mode")), (imgui.Key.k, Command("path_add"))):
                 if pressed(key, repeat=False):
                     out.append(command)
         for key, command in ((imgui.Key.f11, Command("fullscreen")), (imgui.Key.f1, Command("help")),

@@ -9,6 +9,8 @@ from imgui_bundle import imgui
 from ..camera import Camera
 from ..model import ModelInfo
 from .controls import SHORTCUTS, Command
+from .path_editor import PathEditor
+from .path_panel import draw_key_markers, draw_path_panel
 from .state import RENDER_MODES, RESOLUTION_PRESETS, FrameStats, RenderOptions
 from .timeline import Timeline
 
@@ -36,6 +38,7 @@ class UIView:
     show_help: bool = False
     show_panel: bool = True
     camera_path: list[str] = field(default_factory=lambda: [""])
+    path_editor: PathEditor | None = None
 
 
 def draw_panels(view: UIView) -> list[Command]:
@@ -55,6 +58,8 @@ def draw_panels(view: UIView) -> list[Command]:
         commands += _timeline(view)
     if imgui.collapsing_header("Camera", imgui.TreeNodeFlags_.default_open):
         commands += _camera(view)
+    if view.path_editor is not None and imgui.collapsing_header("Path"):
+        commands += draw_path_panel(view.path_editor)
     if imgui.collapsing_header("Quality", imgui.TreeNodeFlags_.default_open):
         commands += _quality(view)
     if imgui.collapsing_header("Stats", imgui.TreeNodeFlags_.default_open):
@@ -109,7 +114,8 @@ def _frame_status_bar(view: UIView) -> None:
         x0 = origin.x + index * cell
         draw.add_rect_filled(imgui.ImVec2(x0, origin.y), imgui.ImVec2(x0 + max(cell - 1, 1), origin.y + 4),
                              STATUS_COLOURS[view.frame_status(index)])
-    imgui.dummy(imgui.ImVec2(width, 6))
+    draw_key_markers(view.path_editor, n, origin, width)
+    imgui.dummy(imgui.ImVec2(width, 13 if view.path_editor is not None and view.path_editor.keyframes else 6))
 
 
 def _camera(view: UIView) -> list[Command]:

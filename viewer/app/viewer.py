@@ -21,6 +21,10 @@ from ..render.gl_backend import GLRasterizer
 from .camera_control import CameraState
 from .controls import Command, InputController
 from .display import Display, DisplayImage
+from .path_actions import PATH_COMMANDS, follow_playback
+from .path_actions import handle as handle_path_command
+from .path_editor import PathEditor
+from .path_panel import draw_overlay
 from .state import FrameStats, RenderOptions
 from .timeline import Timeline
 from .ui import UIView, draw_panels
@@ -95,6 +99,8 @@ class ViewerApp:
         self.ui = UIView(info=self.info, timeline=self.timeline, options=self.render_options, stats=self.stats,
                          cameras=self.info.cameras, backends=backends, camera_label="default view",
                          fly_mode=False, frame_status=self.loader.status, status=status, cache=self.loader)
+        self.path_editor = PathEditor(fps=self.info.fps)
+        self.ui.path_editor = self.path_editor
         self.snapped: int | None = None
         self.last_screenshot: Path | None = None
         self._last_time = time.perf_counter()
@@ -143,9 +149,12 @@ class ViewerApp:
             inject(imgui.get_io())
         imgui.new_frame()
         self.camera_state, commands = self.controls.update(self.camera_state, dt)
+        follow_playback(self, dt)
         self.update(dt)
         self.render_scene()
         self.present()
+        extent = float(np.linalg.norm(np.asarray(self._bounds[1]) - np.asarray(self._bounds[0])))
+        draw_overlay(self.path_editor, self._camera, self.info.cameras, 0.05 * extent)
         self.ui.camera_label = self._camera_label()
         self.ui.fly_mode = self.controls.fly_mode
         commands += draw_panels(self.ui)
@@ -256,7 +265,9 @@ class ViewerApp:
 
     def execute(self, command: Command) -> None:
         name, arg = command.name, command.arg
-        if name == "seek":
+        if name in PATH_COMMANDS:
+            handle_path_command(self, command)
+        elif name == "seek":
             self.timeline.seek(self.info.n_frames - 1 if arg == -1 else arg)
         elif name == "step":
             self.timeline.step(arg)
@@ -335,6 +346,10 @@ class ViewerApp:
 
     def shutdown(self) -> None:
         imgui = self._imgui
+        job = self.path_editor.export
+        if job is not None and job.running:
+            job.cancel.set()
+            job.thread.join(timeout=30)
         self.loader.close()
         imgui.backends.opengl3_shutdown()
         imgui.backends.glfw_shutdown()

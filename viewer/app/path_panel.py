@@ -1,0 +1,166 @@
+"""The Path panel (keyframes, playback, files, export) and the path drawn over the 3D view."""
+
+from __future__ import annotations
+
+import numpy as np
+from imgui_bundle import imgui
+
+from ..camera import Camera
+from .controls import Command
+from .path_editor import PathEditor
+
+PATH_COLOUR, KEY_COLOUR, SELECTED_COLOUR, CAPTURE_COLOUR = 0xFF40C0FF, 0xFF40FFFF, 0xFF4040FF, 0xFFB0B0B0
+
+
+def draw_path_panel(editor: PathEditor) -> list[Command]:
+    commands: list[Command] = []
+    if imgui.button("Add keyframe (K)"):
+        commands.append(Command("path_add"))
+    imgui.same_line()
+    if imgui.button("Stop path" if editor.playing else "Play path"):
+        commands.append(Command("path_play"))
+    imgui.same_line()
+    if imgui.button("Clear"):
+        commands.append(Command("path_clear"))
+    _, editor.loop = imgui.checkbox("Loop", editor.loop)
+    imgui.same_line()
+    _, editor.show_path = imgui.checkbox("Show path", editor.show_path)
+    imgui.same_line()
+    _, editor.show_capture_cameras = imgui.checkbox("Capture cameras", editor.show_capture_cameras)
+    imgui.set_next_item_width(140)
+    _, editor.tension = imgui.slider_float("Tension", editor.tension, -1.0, 1.0, "%.2f")
+    imgui.same_line()
+    imgui.set_next_item_width(100)
+    changed, fps = imgui.drag_float("Video fps", editor.fps, 0.5, 1.0, 240.0, "%.1f")
+    if changed:
+        editor.fps = min(max(fps, 1.0), 240.0)
+    imgui.set_next_item_width(140)
+    changed, seconds = imgui.drag_float("Default transition (s)", editor.default_duration, 0.05, 0.05, 600.0, "%.2f")
+    if changed:
+        editor.default_duration = min(max(seconds, 0.05), 600.0)
+    commands += _keyframe_list(editor)
+    commands += _files(editor)
+    return commands
+
+
+def _keyframe_list(editor: PathEditor) -> list[Command]:
+    commands: list[Command] = []
+    if not editor.keyframes:
+        imgui.text_disabled("no keyframes: move the view, pick a frame, press K")
+        return commands
+    height = min(6, len(editor.keyframes)) * imgui.get_text_line_height_with_spacing() + 4
+    times = editor.key_times()
+    if imgui.begin_list_box("##keyframes", imgui.ImVec2(-1, height)):
+        for index, key in enumerate(editor.keyframes):
+            label = f"{index}: at {times[index]:.2f} s, frame {key.t:g}"
+            clicked, _ = imgui.selectable(label, index == editor.selected)
+            if clicked:
+                editor.selected = index
+            if imgui.is_item_hovered() and imgui.is_mouse_double_clicked(imgui.MouseButton_.left):
+                commands.append(Command("path_jump", index))
+        imgui.end_list_box()
+    index = editor.selected
+    if 0 <= index < len(editor.keyframes):
+        for label, command in (("Jump", Command("path_jump", index)), ("Replace", Command("path_replace", index)),
+                               ("Delete", Command("path_delete", index)), ("Up", Command("path_move", (index, -1))),
+                               ("Down", Command("path_move", (index, 1)))):
+            if imgui.button(label):
+                commands.append(command)
+            imgui.same_line()
+        imgui.new_line()
+        key = editor.keyframes[index]
+        imgui.set_next_item_width(120)
+        changed, t = imgui.drag_float("Frame (model time)", key.t, 0.1, -1e6, 1e6, "%.2f")
+        if changed:
+            editor.set_time(index, t)
+        own = key.duration is not None
+        changed, own = imgui.checkbox("Own transition", own)
+        if changed:
+            editor.set_duration(index, editor.default_duration if own else None)
+        if own:
+            imgui.same_line()
+            imgui.set_next_item_width(100)
+            changed, seconds = imgui.drag_float("s##transition", key.duration, 0.05, 0.0, 600.0, "%.2f")
+            if changed:
+                editor.set_duration(index, min(max(seconds, 0.0), 600.0))
+    return commands
+
+
+def _files(editor: PathEditor) -> list[Command]:
+    commands: list[Command] = []
+    imgui.set_next_item_width(-120)
+    _, editor.file = imgui.input_text("##pathfile", editor.file)
+    imgui.same_line()
+    if imgui.button("Save"):
+        commands.append(Command("path_save", editor.file))
+    imgui.same_line()
+    if imgui.button("Load"):
+        commands.append(Command("path_load", editor.file))
+    job = editor.export
+    if job is not None and job.running:
+        imgui.progress_bar(job.done / max(job.total, 1), imgui.ImVec2(-80, 0), f"{job.done} / {job.total}")
+        imgui.same_line()
+        if imgui.button("Cancel"):
+            commands.append(Command("path_cancel"))
+        return commands
+    imgui.set_next_item_width(-120)
+    _, editor.export_file = imgui.input_text("##exportfile", editor.export_file)
+    imgui.same_line()
+    if imgui.button("Export video"):
+        commands.append(Command("path_export", editor.export_file))
+    if job is not None:
+        imgui.text_wrapped(f"export: {job.error}" if job.error else f"exported {job.total} frames to {job.output}")
+    return commands
+
+
+def draw_overlay(editor: PathEditor, camera: Camera, captures: list[Camera], size_hint: float) -> None:
+    """The path as a curve with small frusta at its keyframes, and the capture cameras, over the render."""
+    io = imgui.get_io()
+    draw = imgui.get_background_draw_list()
+    scale = np.array([io.display_size.x / camera.width, io.display_size.y / camera.height])
+
+    def to_screen(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        cam = points @ camera.R.T + camera.T
+        visible = cam[:, 2] > camera.near
+        uv = (cam @ camera.K.T)[:, :2] / np.where(visible, cam[:, 2], 1.0)[:, None]
+        return uv * scale, visible
+
+    def polyline(points: np.ndarray, colour: int, thickness: float = 1.5) -> None:
+        screen, visible = to_screen(points)
+        for a in range(len(points) - 1):
+            if visible[a] and visible[a + 1]:
+                draw.add_line(imgui.ImVec2(*screen[a]), imgui.ImVec2(*screen[a + 1]), colour, thickness)
+
+    def frustum(view: Camera, colour: int) -> None:
+        depth = size_hint
+        corners = np.array([[0, 0], [view.width, 0], [view.width, view.height], [0, view.height]], float)
+        rays = np.linalg.solve(view.K, np.c_[corners, np.ones(4)].T).T * depth
+        world = (rays - view.T) @ view.R  # camera to world: R^T (x - T)
+        apex = view.centre
+        for corner in world:
+            polyline(np.stack([apex, corner]), colour)
+        polyline(np.vstack([world, world[:1]]), colour)
+
+    if editor.show_capture_cameras:
+        for capture in captures:
+            frustum(capture, CAPTURE_COLOUR)
+    if not editor.show_path or not editor.keyframes:
+        return
+    path = editor.path((camera.width, camera.height))
+    if len(editor.keyframes) > 1 and path.seconds > 0:
+        times = np.linspace(0, path.seconds, 200)
+        polyline(np.stack([path.at(t, camera.width, camera.height).camera.centre for t in times]), PATH_COLOUR, 2.0)
+    for index, key in enumerate(editor.keyframes):
+        frustum(key.camera, SELECTED_COLOUR if index == editor.selected else KEY_COLOUR)
+
+
+def draw_key_markers(editor: PathEditor | None, n_frames: int, origin, width: float) -> None:
+    """Keyframe model times as small triangles on the timeline strip."""
+    if editor is None or not editor.keyframes:
+        return
+    draw = imgui.get_window_draw_list()
+    for index, key in enumerate(editor.keyframes):
+        x = origin.x + (min(max(key.t, 0), n_frames - 1) + 0.5) / max(n_frames, 1) * width
+        colour = SELECTED_COLOUR if index == editor.selected else KEY_COLOUR
+        draw.add_triangle_filled(imgui.ImVec2(x, origin.y + 12), imgui.ImVec2(x - 4, origin.y + 5),
+                                 imgui.ImVec2(x + 4, origin.y + 5), colour)
