@@ -256,3 +256,55 @@ def special_file_case(rng: random.Random, cid: str) -> Case:
     return Case(cid, f"special-{what}-{role}", argv, "error", "out.png" if "out.png" in argv else
                 ("out.npz" if "out.npz" in argv else None), files=files, special=f"{what}:{name}")
 
+
+
+def path_file_case(rng: random.Random, cid: str) -> Case:
+    """Viewer and nerfstudio path files with one thing wrong."""
+    key = {"camera": camera_dict(None), "t": 0}
+    viewer = {"format": "k4d-viewer-path", "version": 1, "fps": 10, "loop": False, "tension": 0.0,
+              "size": [24, 16], "keyframes": [key, {**key, "t": 1}]}
+    c2w = [1.0, 0, 0, 0, 0, 1.0, 0, 0, 0, 0, 1.0, 3.0, 0, 0, 0, 1.0]
+    nerfstudio = {"render_width": 24, "render_height": 16, "fps": 10,
+                  "camera_path": [{"camera_to_world": c2w, "fov": 50, "aspect": 1.5, "render_time": 0.0}]}
+    data = viewer if rng.random() < 0.5 else nerfstudio
+    what = rng.choice(["drop", "type", "nan", "empty", "huge", "nested", "rotation", "render-time", "fps-zero",
+                       "non-utf8", "truncate", "frames-huge"])
+    text = None
+    if what == "drop":  # a required key
+        data.pop(rng.choice(["format", "version", "keyframes"] if "keyframes" in data else
+                            ["render_width", "render_height", "camera_path"]))
+    elif what == "type":
+        data[rng.choice(sorted(data))] = rng.choice(["x", None, {}, [], True, -1])
+    elif what == "nan":
+        text = json.dumps(data).replace("10", "NaN", 1)
+    elif what == "empty":
+        data["keyframes" if "keyframes" in data else "camera_path"] = []
+    elif what == "huge":
+        data["size" if "size" in data else "render_width"] = [10**9, 10] if "size" in data else 10**9
+    elif what == "nested":
+        text = "{\"keyframes\": " + "[" * 100000 + "]" * 100000 + "}"
+    elif what == "rotation":
+        if "keyframes" in data:
+            data["keyframes"][1]["camera"]["R"] = [[2, 0, 0], [0, 1, 0], [0, 0, 1]]
+        else:
+            data["camera_path"][0]["camera_to_world"] = [1.0] * 16
+    elif what == "render-time" and "camera_path" in data:
+        data["camera_path"][0]["render_time"] = rng.choice([2.0, -1.0, float("inf")])
+    elif what == "fps-zero":
+        data["fps"] = 0
+    elif what == "non-utf8":
+        text = json.dumps(data).replace('"fps"', '"\udcfffps"')
+    elif what == "truncate":
+        text = json.dumps(data)[: rng.randrange(1, 40)]
+    else:
+        data["fps"] = 1000
+        if "keyframes" in data:
+            data["default_duration"] = 3600
+            for k in data["keyframes"]:
+                k["duration"] = 3600
+        else:
+            data["render_width"] = 0
+    raw = (text if text is not None else json.dumps(data)).encode("utf-8", errors="surrogateescape")
+    output = rng.choice(["out.mp4", "out.png"])
+    return Case(cid, f"path-{what}", ["render", BASE_MODEL, "--path", "p.json", "-o", output, "--device", "cpu"],
+                "error", output, files={"p.json": raw})

@@ -14,7 +14,7 @@ from ..errors import InputError
 from ..model import Model
 from ..paths import presets
 from ..paths.path import CameraPath, PathSample, rescale
-from ..paths.pathfile import load_path
+from ..paths.pathfile import MAX_PATH_FRAMES, load_path
 from ..rig import load_rig
 from .common import parse_frames
 
@@ -46,17 +46,25 @@ def make_plan(args: argparse.Namespace, model: Model) -> RenderPlan:
     if args.path is not None:
         path = load_path(args.path, info.n_frames, float(args.frame), args.fps or info.fps)
         fps = args.fps or path.fps
+        _check_length(path, fps, "--fps" if args.fps else args.path)
         samples = path.sample(args.size, fps)
         _check_times(samples, last, args.path)
         return RenderPlan(samples, fps, path)
     if uses_path(args):
         path = _preset(args, model)
         fps = path.fps
+        _check_length(path, fps, "--seconds")
         return RenderPlan(path.sample(args.size), fps, path)
     frames = parse_frames(args.frames, info.n_frames) if args.frames is not None else [args.frame]
     camera = _camera(args, model, model.read_frame(frames[0]))
     fps = args.fps or info.fps
     return RenderPlan([PathSample(camera, float(f)) for f in frames], fps, numbers=frames)
+
+
+def _check_length(path: CameraPath, fps: float, where) -> None:
+    count = path.n_frames(fps)
+    if count > MAX_PATH_FRAMES:
+        raise InputError(where, f"the video would have {count:,} frames (at most {MAX_PATH_FRAMES:,})")
 
 
 def _check_times(samples: list[PathSample], last: int, where: Path) -> None:

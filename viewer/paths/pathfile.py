@@ -18,6 +18,7 @@ from ..fileutil import atomic_output
 from .path import DEFAULT_DURATION, CameraPath, Keyframe
 
 FORMAT = "k4d-viewer-path"
+MAX_PATH_FRAMES = 216_000  # two hours at 30 frames/s
 VERSION = 1
 
 
@@ -76,8 +77,9 @@ def path_from_json(data: Any, where: Path | str) -> CameraPath:
     path = CameraPath(tuple(keyframes), fps=fps, loop=loop, tension=tension, size=size, default_duration=default)
     if len(keyframes) > 1 and path.seconds <= 0:
         raise InputError(where, "the path lasts 0 seconds (every transition has duration 0)")
-    if path.n_frames() > 10_000_000:
-        raise InputError(where, f"the path would render {path.n_frames():,} frames")
+    if path.n_frames() > MAX_PATH_FRAMES:
+        raise InputError(where, f"the path would render {path.n_frames():,} frames (at most {MAX_PATH_FRAMES:,}: "
+                         "check the fps and durations)")
     return path
 
 
