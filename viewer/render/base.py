@@ -46,10 +46,54 @@ def output_from_accum(accum: torch.Tensor, depth: torch.Tensor, background: tupl
                         depth=torch.where(empty, torch.full_like(depth, far), depth))
 
 
+@dataclass
+class DeviceImage:
+    """A rendered frame where the backend made it: a RasterOutput (torch), CUDA tensors (cuda: accum and depth,
+    rows top first) or GL textures (gl: rows bottom first). ``readback`` gives a RasterOutput only when asked
+    (screenshots, files, the browser); a window displays the device data directly. ``layers`` and ``points``
+    say what was actually drawn."""
+
+    width: int
+    height: int
+    background: tuple[float, float, float]
+    far: float
+    layers: int
+    points: int
+    output: RasterOutput | None = None     # torch
+    accum: object = None                   # tensor (H,W,4) or GL texture: premultiplied rgb + transmittance
+    depth: object = None                   # tensor (H,W) or GL texture: last layer's z, 0 or >= 1e29 where empty
+    rows_top_first: bool = True
+
+    @property
+    def kind(self) -> str:
+        if self.output is not None:
+            return "output"
+        return "tensor" if isinstance(self.accum, torch.Tensor) else "gl"
+
+    def readback(self) -> RasterOutput:
+        if self.output is not None:
+            return self.output
+        if isinstance(self.accum, torch.Tensor):
+            return output_from_accum(self.accum, self.depth, self.background, self.far)
+        import numpy as np
+
+        accum = np.frombuffer(self.accum.read(), np.float32).reshape(self.height, self.width, 4)
+        depth = np.frombuffer(self.depth.read(), np.float32).reshape(self.height, self.width)
+        if not self.rows_top_first:
+            accum, depth = accum[::-1], depth[::-1]
+        return output_from_accum(torch.from_numpy(accum.copy()), torch.from_numpy(depth.copy()), self.background,
+                                 self.far)
+
+
 class Rasterizer(Protocol):
-    """Turns coloured points into images for one camera."""
+    """The backend contract: ``render`` a frame for a camera (colour evaluation included) to a DeviceImage
+    that stays on its device; ``rasterize`` is the underlying op on already coloured points, which the tests
+    compare between backends. Constructors raise BackendUnavailable where the backend cannot run."""
 
     name: str
+
+    def render(self, frame, colour_model, camera: Camera, colour, settings: RasterSettings) -> DeviceImage:
+        """``frame`` (a model Frame on the backend's device), its ColourModel, ColourSettings ``colour``."""
 
     def rasterize(self, xyz: torch.Tensor, rgb: torch.Tensor, radius: torch.Tensor, alpha: torch.Tensor,
                   camera: Camera, settings: RasterSettings) -> RasterOutput:

@@ -13,7 +13,7 @@ import torch
 from ..camera import Camera
 from ..colour import ColourSettings, evaluate_colour, nearest_sources
 from ..model.frame import ColourModel, Frame
-from .base import BackendUnavailable, RasterOutput, RasterSettings, output_from_accum
+from .base import BackendUnavailable, DeviceImage, RasterOutput, RasterSettings, output_from_accum
 
 
 def cuda_available() -> bool:
@@ -70,6 +70,15 @@ class CudaRasterizer:
             if "out of memory" in str(exc).lower():
                 raise torch.OutOfMemoryError(str(exc)) from None
             raise
+
+    def render(self, frame: Frame, colour_model: ColourModel, camera: Camera, colour: ColourSettings,
+               settings: RasterSettings) -> DeviceImage:
+        # the fused colour kernel takes the camera centre from host memory: no GPU→CPU read per frame
+        rgb = self.evaluate_colour(frame, colour_model, torch.as_tensor(camera.centre, dtype=torch.float32),
+                                   colour)
+        accum, depth = self.render_buffers(frame.xyz, rgb, frame.radius, frame.alpha, camera, settings)
+        return DeviceImage(camera.width, camera.height, settings.background, camera.far,
+                           1 if settings.solid else settings.layers, frame.n_points, accum=accum, depth=depth)
 
     def rasterize(self, xyz: torch.Tensor, rgb: torch.Tensor, radius: torch.Tensor, alpha: torch.Tensor,
                   camera: Camera, settings: RasterSettings) -> RasterOutput:

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..camera import Camera
-from .base import BackendUnavailable, RasterOutput, RasterSettings, output_from_accum
+from .base import BackendUnavailable, DeviceImage, RasterOutput, RasterSettings, output_from_accum
 
 NO_LAYER = 1e30  # the camera z stored where a pass drew nothing: later passes peel nothing there
 
@@ -152,6 +152,17 @@ class GLRasterizer:
             self._empty_vao.render(mgl.TRIANGLES, vertices=3)
             current = 1 - current
         return self.accum[current], self.depth[current]
+
+    def render(self, frame, colour_model, camera: Camera, colour, settings: RasterSettings) -> DeviceImage:
+        """Colour by the torch code on the frame's device, then depth peeling into textures (rows bottom
+        first). The textures are reused by the next render: read back or display before rendering again."""
+        from ..colour import evaluate_colour
+
+        centre = torch.as_tensor(camera.centre, dtype=torch.float32, device=frame.xyz.device)
+        rgb = evaluate_colour(frame, colour_model, centre, colour)
+        accum, depth = self.render_textures(frame.xyz, rgb, frame.radius, frame.alpha, camera, settings)
+        return DeviceImage(camera.width, camera.height, settings.background, camera.far, self.last_layers,
+                           frame.n_points, accum=accum, depth=depth, rows_top_first=False)
 
     def rasterize(self, xyz: torch.Tensor, rgb: torch.Tensor, radius: torch.Tensor, alpha: torch.Tensor,
                   camera: Camera, settings: RasterSettings) -> RasterOutput:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 
 from ..camera import Camera
-from .base import RasterOutput, RasterSettings
+from .base import DeviceImage, RasterOutput, RasterSettings
 from .projection import ProjectedPoints, project_points
 
 
@@ -24,6 +24,15 @@ class TorchRasterizer:
     def __init__(self, tile: int = 128, max_fragments: int = 1 << 22) -> None:
         self.tile = tile
         self.max_fragments = max_fragments
+
+    def render(self, frame, colour_model, camera: Camera, colour, settings: RasterSettings) -> DeviceImage:
+        from ..colour import evaluate_colour
+
+        centre = torch.as_tensor(camera.centre, dtype=torch.float32, device=frame.xyz.device)
+        rgb = evaluate_colour(frame, colour_model, centre, colour)
+        output = self.rasterize(frame.xyz, rgb, frame.radius, frame.alpha, camera, settings)
+        return DeviceImage(camera.width, camera.height, settings.background, camera.far,
+                           1 if settings.solid else settings.layers, frame.n_points, output=output)
 
     def rasterize(self, xyz: torch.Tensor, rgb: torch.Tensor, radius: torch.Tensor, alpha: torch.Tensor,
                   camera: Camera, settings: RasterSettings) -> RasterOutput:
