@@ -175,10 +175,10 @@ def main() -> None:
     results["orbit_changed"] = float(np.abs(orbited.astype(int) - before.astype(int)).mean())
 
     # K layers: 1 layer versus 11 changes the image
-    app.render_options.layers = 1
+    app.session.set_setting("layers", 1)
     run(2)
     one_layer = capture("k1")
-    app.render_options.layers = 11
+    app.session.set_setting("layers", 11)
     run(2)
     results["k_changed"] = float(np.abs(one_layer.astype(int) - capture("k11").astype(int)).mean())
 

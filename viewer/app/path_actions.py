@@ -21,10 +21,10 @@ def handle(app, command: Command) -> None:
     try:
         if name == "path_add":
             index = editor.add(app.camera_state.to_camera(*size), app.timeline.frame)
-            app.ui.status = f"keyframe {index} added at frame {app.timeline.frame} ({len(editor.keyframes)} in all)"
+            app.session.notify(f"keyframe {index} added at frame {app.timeline.frame} ({len(editor.keyframes)} in all)")
         elif name == "path_replace" and 0 <= arg < len(editor.keyframes):
             editor.replace(arg, app.camera_state.to_camera(*size), app.timeline.frame)
-            app.ui.status = f"keyframe {arg} set to the current view and frame"
+            app.session.notify(f"keyframe {arg} set to the current view and frame")
         elif name == "path_delete" and 0 <= arg < len(editor.keyframes):
             editor.delete(arg)
         elif name == "path_move":
@@ -37,17 +37,17 @@ def handle(app, command: Command) -> None:
             editor.clear()
         elif name == "path_save":
             saved = editor.save(arg, size)
-            app.ui.status = f"path saved: {saved.resolve()}"
+            app.session.notify(f"path saved: {saved.resolve()}")
         elif name == "path_load":
             editor.load(arg, app.info.n_frames, app.timeline.frame)
-            app.ui.status = f"path loaded: {len(editor.keyframes)} keyframes from {arg}"
+            app.session.notify(f"path loaded: {len(editor.keyframes)} keyframes from {arg}")
             jump(app, 0)
         elif name == "path_export":
             export(app, Path(arg).expanduser())
         elif name == "path_cancel" and editor.export is not None:
             editor.export.cancel.set()
     except InputError as exc:
-        app.ui.status = f"path: {exc}"
+        app.session.notify(f"path: {exc}", "error")
 
 
 def jump(app, index: int) -> None:
@@ -62,22 +62,12 @@ def jump(app, index: int) -> None:
 def export(app, output: Path) -> None:
     editor = app.path_editor
     if editor.export is not None and editor.export.running:
-        app.ui.status = "an export is already running"
+        app.session.notify("an export is already running")
         return
     path = editor.path(app.render_size())
     if path is None:
         raise InputError(output, "add keyframes (K) before exporting")
-    options = app.render_options
-    editor.export = start_export(app.model, path, output, options.colour_settings(), options.raster_settings(),
-                                 options.mode)
-    app.ui.status = f"exporting {editor.export.total} frames to {output}"
-
-
-def follow_playback(app, dt: float) -> None:
-    """While the path plays, the window's camera and frame follow it."""
-    sample = app.path_editor.advance(dt, app.render_size())
-    if sample is None:
-        return
-    app.camera_state = CameraState.from_camera(sample.camera, app.info.up, app.camera_state.distance,
-                                               keep_intrinsics=True)
-    app.timeline.seek(min(max(sample.frame, 0), app.info.n_frames - 1))
+    session = app.session
+    editor.export = start_export(app.model, path, output, session.colour_settings(), session.settings.raster(),
+                                 session.settings.mode)
+    session.notify(f"exporting {editor.export.total} frames to {output}")

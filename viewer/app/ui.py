@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from imgui_bundle import imgui
 
 from ..camera import Camera
 from ..model import ModelInfo
+from ..settings import RenderSettings
 from .controls import SHORTCUTS, Command
 from .path_editor import PathEditor
 from .path_panel import draw_key_markers, draw_path_panel
-from .state import RENDER_MODES, RESOLUTION_PRESETS, FrameStats, RenderOptions
+from .state import RESOLUTION_PRESETS, FrameStats, RenderOptions
 from .timeline import Timeline
 
 # ImGui colours are 0xAABBGGRR: on the GPU green, in host memory teal, loading orange, failed red, not loaded grey
 STATUS_COLOURS = {"device": 0xFF50C050, "host": 0xFFA0A040, "loading": 0xFF30A0E0, "failed": 0xFF3030E0,
                   "none": 0xFF505050}
 PANEL_WIDTH = 420
+WIDGET_LABELS = {"layers": "K layers", "n_srcs": "Source views", "solid": "Solid (no blending)",
+                 "sh_degree": "SH degree", "sh_limit": "SH limit", "skip_sh": "Skip SH", "skip_base": "Skip base",
+                 "mode": "Mode"}
 
 
 @dataclass
@@ -33,6 +37,7 @@ class UIView:
     camera_label: str
     fly_mode: bool
     frame_status: callable           # frame index -> 'cached' | 'loading' | 'failed' | 'none'
+    session: object = None            # the ViewerSession: render settings and backends
     cache: object = None              # the FrameCache: budgets and usage for the Stats panel
     status: str = ""
     show_help: bool = False
@@ -63,7 +68,7 @@ def draw_panels(view: UIView) -> list[Command]:
     if imgui.collapsing_header("Quality", imgui.TreeNodeFlags_.default_open):
         commands += _quality(view)
     if imgui.collapsing_header("Stats", imgui.TreeNodeFlags_.default_open):
-        _stats(view.stats, view.options)
+        _stats(view.stats, view.session.backend)
     if view.cache is not None and imgui.collapsing_header("Cache"):
         _cache(view.cache)
     if imgui.button("Screenshot (Ctrl+S)"):
@@ -152,47 +157,59 @@ def _camera(view: UIView) -> list[Command]:
 
 
 def _quality(view: UIView) -> list[Command]:
+    """Backend and window resolution, then every render setting, its widget built from the settings schema."""
     commands = []
-    options = view.options
-    if len(view.backends) > 1:
-        index = view.backends.index(options.backend) if options.backend in view.backends else 0
-        changed, index = imgui.combo("Backend", index, view.backends)
+    session, options = view.session, view.options
+    if len(session.backends) > 1:
+        index = session.backends.index(session.backend) if session.backend in session.backends else 0
+        changed, index = imgui.combo("Backend", index, session.backends)
         if changed:
-            commands.append(Command("backend", view.backends[index]))
+            commands.append(Command("backend", session.backends[index]))
     presets = list(RESOLUTION_PRESETS)
     changed, index = imgui.combo("Resolution", presets.index(options.resolution), presets)
     if changed:
         options.resolution = presets[index]
     if options.resolution == "window":
         _, options.render_scale = imgui.slider_float("Render scale", options.render_scale, 0.25, 2.0, "%.2f")
-    modes = list(RENDER_MODES)
-    _, mode = imgui.combo("Mode", modes.index(options.mode), modes)
-    options.mode = modes[mode]
-    _, options.solid = imgui.checkbox("Solid (no blending)", options.solid)
-    _, options.layers = imgui.slider_int("K layers", options.layers, 1, 32)
-    _, options.radius_scale = imgui.slider_float("Radius scale", options.radius_scale, 0.1, 4.0, "%.2f")
-    _, options.alpha_threshold = imgui.slider_float("Alpha threshold", options.alpha_threshold, 0.0, 0.5, "%.4f",
-                                                    imgui.SliderFlags_.logarithmic)
-    _, options.n_srcs = imgui.slider_int("Source views (n_srcs)", options.n_srcs, 1, max(1, view.info.n_views or 1))
-    _, options.sh_degree = imgui.slider_int("SH degree", options.sh_degree, 0, 3)
-    _, options.sh_limit = imgui.slider_float("SH limit", options.sh_limit, 0.0, 2.0, "%.2f")
-    _, options.skip_sh = imgui.checkbox("Skip SH", options.skip_sh)
-    imgui.same_line()
-    _, options.skip_base = imgui.checkbox("Skip base", options.skip_base)
-    changed, colour = imgui.color_edit3("Background", list(options.background))
-    if changed:
-        options.background = tuple(float(c) for c in colour)
+    settings = session.settings
+    colour = session.colour_settings()
+    for item in fields(RenderSettings):
+        name, spec = item.name, item.metadata["spec"]
+        value = getattr(settings, name)
+        label = WIDGET_LABELS.get(name, name.replace("_", " ").capitalize())
+        if spec.choices is not None:
+            changed, index = imgui.combo(label, spec.choices.index(value), list(spec.choices))
+            value = spec.choices[index]
+        elif isinstance(item.default, bool):
+            changed, value = imgui.checkbox(label, value)
+        elif name == "background":
+            changed, picked = imgui.color_edit3(label, list(value))
+            value = tuple(float(c) for c in picked)
+        elif name in ("layers", "sh_degree", "n_srcs"):
+            high = int(spec.high) if name != "n_srcs" else max(1, view.info.n_views or 1)
+            current = value if value is not None else colour.n_srcs
+            changed, value = imgui.slider_int(label, int(current), int(spec.low), high)
+        else:
+            current = value if value is not None else settings.raster().radius_scale if name == "radius_scale" \
+                else colour.sh_limit
+            flags = imgui.SliderFlags_.logarithmic if spec.log else 0
+            high = min(spec.high, 4.0) if name != "alpha_threshold" else 0.5
+            changed, value = imgui.slider_float(label, float(current), float(spec.low), high, "%.4g", flags)
+        if imgui.is_item_hovered():
+            imgui.set_tooltip(f"{spec.help} ({spec.flag})")
+        if changed:
+            session.set_setting(name, value)
     changed, options.vsync = imgui.checkbox("V-sync", options.vsync)
     if changed:
         commands.append(Command("vsync"))
     return commands
 
 
-def _stats(stats: FrameStats, options: RenderOptions) -> None:
+def _stats(stats: FrameStats, backend: str) -> None:
     imgui.text(f"{stats.fps:6.1f} FPS   {stats.points:,} points   {stats.layers_drawn} layers drawn")
     imgui.text(f"load {stats.load_ms:5.1f}  colour {stats.colour_ms:5.1f}  raster {stats.raster_ms:5.1f}  "
                f"display {stats.display_ms:5.1f} ms")
-    imgui.text(f"GPU memory (renderer) {stats.gpu_bytes / 2 ** 20:,.1f} MiB   backend {options.backend}")
+    imgui.text(f"GPU memory (renderer) {stats.gpu_bytes / 2 ** 20:,.1f} MiB   backend {backend}")
     values = stats.plot_values()
     if len(values):
         imgui.plot_lines("##frametimes", values, overlay_text=f"frame time {values[-1]:.1f} ms",

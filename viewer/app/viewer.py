@@ -1,4 +1,4 @@
-"""The viewer application: an explicit render loop of input → update → render → display → UI."""
+"""The desktop viewer: a window shell over a ViewerSession (input → session step → display → UI)."""
 
 from __future__ import annotations
 
@@ -8,25 +8,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ..camera import Camera, load_camera_json
-from ..colour import evaluate_colour
 from ..errors import InputError
-from ..frame_cache import FrameCache
-from ..image import save_png
-from ..model import Frame, Model
-from ..render import TorchRasterizer
-from ..render.gl_backend import GLRasterizer
+from ..model import Model
+from ..session import ViewerSession
+from ..settings import RenderSettings
 from .camera_control import CameraState
 from .controls import Command, InputController
 from .display import Display, DisplayImage
-from .path_actions import PATH_COMMANDS, follow_playback
+from .path_actions import PATH_COMMANDS
 from .path_actions import handle as handle_path_command
-from .path_editor import PathEditor
 from .path_panel import draw_overlay
-from .state import FrameStats, RenderOptions
-from .timeline import Timeline
+from .state import RenderOptions
 from .ui import UIView, draw_panels
 from .window import Window, config_dir
 
@@ -44,10 +38,15 @@ class ViewerOptions:
     visible: bool = True
     host_cache: int | None = None      # bytes; None: automatic from free memory
     gpu_cache: int | None = None
+    settings: RenderSettings | None = None
 
 
 class ViewerApp:
-    """Owns the window, the GL context, ImGui and the per-frame state; ``run`` loops until closed."""
+    """The desktop shell over a ViewerSession: the glfw window, its GL context, ImGui, input and display.
+
+    ``frame`` runs one iteration: input → session step (update, render) → display → UI; the session holds every
+    piece of viewer state and behaviour that needs no window.
+    """
 
     def __init__(self, model: Model, options: ViewerOptions = ViewerOptions()) -> None:
         import moderngl
@@ -65,68 +64,62 @@ class ViewerApp:
         imgui.backends.glfw_init_for_opengl(address, True)
         imgui.backends.opengl3_init("#version 330")
 
-        self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        self.gl = GLRasterizer(self.ctx)
-        self.torch_rasterizer = TorchRasterizer()
-        self.cuda = self._cuda_rasterizer()
-        backends = (["cuda"] if self.cuda is not None else []) + ["gl", "torch"]
-        backend = backends[0] if options.backend == "auto" else options.backend
-        status = ""
-        if backend not in backends:
-            status, backend = f"the {backend} backend is not available here (no CUDA GPU or triton); using gl", "gl"
-        if self.info.compressed:
-            status = ("compressed model: playback is limited by decompression; 'k4d-viewer convert MODEL -o "
-                      "stream.npz' writes a streaming copy")
+        width, height = self.window.framebuffer_size
+        self.session = ViewerSession(model, backend=options.backend, gl_context=self.ctx,
+                                     host_cache=options.host_cache, gpu_cache=options.gpu_cache, frame=options.frame,
+                                     camera=options.camera, settings=options.settings,
+                                     aspect=width / max(height, 1))
         self.display = Display(self.ctx)
-        self.loader = FrameCache(model, self.device, options.host_cache, options.gpu_cache)
-        self._direction = 1
-        self.timeline = Timeline(self.info.n_frames, rate=self.info.fps)
-        self.timeline.seek(options.frame)
-        self.render_options = RenderOptions(backend=backend, resolution=options.resolution,
-                                            n_srcs=self.info.n_srcs, sh_limit=self.info.sh_limit)
-        self.stats = FrameStats()
+        self.render_options = RenderOptions(resolution=options.resolution)
         self.controls = InputController()
         self.screenshot_dir = options.screenshot_dir
-        self.frame_data: Frame | None = self.loader.wait(self.timeline.frame)  # first frame before first draw
-        self.frame_index = self.timeline.frame
-        *self._bounds, self._toward = self.info.framing(self.frame_data)
-        self.camera_state = self._home_view()
-        if options.camera is not None:
-            self.camera_state = CameraState.from_camera(options.camera, self.info.up, self._pivot_distance(
-                options.camera))
         self.image: DisplayImage | None = None
-        self._render_key = None
-        self.ui = UIView(info=self.info, timeline=self.timeline, options=self.render_options, stats=self.stats,
-                         cameras=self.info.cameras, backends=backends, camera_label="default view",
-                         fly_mode=False, frame_status=self.loader.status, status=status, cache=self.loader)
-        self.path_editor = PathEditor(fps=self.info.fps)
-        self.ui.path_editor = self.path_editor
-        self.snapped: int | None = None
+        self.ui = UIView(info=self.info, timeline=self.session.timeline, options=self.render_options,
+                         stats=self.session.stats, cameras=self.info.cameras, backends=self.session.backends,
+                         camera_label="default view", fly_mode=False, frame_status=self.session.loader.status,
+                         session=self.session, cache=self.session.loader, path_editor=self.session.path_editor)
         self.last_screenshot: Path | None = None
         self._last_time = time.perf_counter()
+        self._title_frame = -1
 
-    # -- setup helpers --------------------------------------------------------------------------------
+    # -- the session's state, as the UI, the path actions and tests see it ---------------------------
 
-    def _cuda_rasterizer(self):
-        if self.device.type != "cuda":
-            return None
-        try:
-            from ..render.cuda_backend import CudaRasterizer
+    @property
+    def camera_state(self) -> CameraState:
+        return self.session.camera
 
-            return CudaRasterizer()
-        except Exception:  # noqa: BLE001 - any failure here just means: no cuda backend in the list
-            return None
+    @camera_state.setter
+    def camera_state(self, value: CameraState) -> None:
+        self.session.camera = value
+
+    @property
+    def timeline(self):
+        return self.session.timeline
+
+    @property
+    def frame_index(self) -> int:
+        return self.session.frame_index
+
+    @property
+    def stats(self):
+        return self.session.stats
+
+    @property
+    def path_editor(self):
+        return self.session.path_editor
+
+    @property
+    def snapped(self) -> int | None:
+        return self.session.snapped
+
+    def _pivot_distance(self, camera: Camera) -> float:
+        return self.session.pivot_distance(camera)
 
     def _title(self, frame: int) -> str:
         return f"k4d-viewer - {self.info.path.name} - frame {frame} / {self.info.n_frames - 1}"
 
-    def _home_view(self) -> CameraState:
-        width, height = self.window.framebuffer_size
-        return CameraState.framing(*self._bounds, self.info.up, width / max(height, 1), toward=self._toward)
-
-    def _pivot_distance(self, camera: Camera) -> float:
-        centre = (self._bounds[0] + self._bounds[1]) / 2
-        return max(float(np.dot(centre - camera.centre, camera.R[2])), 0.1)
+    def render_size(self) -> tuple[int, int]:
+        return self.render_options.render_size(self.window.framebuffer_size)
 
     # -- the loop -------------------------------------------------------------------------------------
 
@@ -148,15 +141,19 @@ class ViewerApp:
         if inject is not None:
             inject(imgui.get_io())
         imgui.new_frame()
-        self.camera_state, commands = self.controls.update(self.camera_state, dt)
-        follow_playback(self, dt)
-        self.update(dt)
+        self.session.camera, commands = self.controls.update(self.session.camera, dt)
+        self.session.update(dt, self.render_size())
         self.render_scene()
         self.present()
-        extent = float(np.linalg.norm(np.asarray(self._bounds[1]) - np.asarray(self._bounds[0])))
-        draw_overlay(self.path_editor, self._camera, self.info.cameras, 0.05 * extent)
+        session = self.session
+        draw_overlay(session.path_editor, session.last_camera, self.info.cameras,
+                     0.05 * float(np.linalg.norm(np.asarray(session.bounds[1]) - np.asarray(session.bounds[0]))))
+        if session.frame_index != self._title_frame:
+            self._title_frame = session.frame_index
+            self.window.set_title(self._title(session.frame_index))
         self.ui.camera_label = self._camera_label()
         self.ui.fly_mode = self.controls.fly_mode
+        self.ui.status = session.status
         commands += draw_panels(self.ui)
         for command in commands:
             self.execute(command)
@@ -166,80 +163,29 @@ class ViewerApp:
         self.window.swap()
         self.stats.add_frame((time.perf_counter() - now) * 1000)
 
-    def update(self, dt: float) -> None:
-        """Timeline and frame loading: keep showing the last frame until the requested one is ready."""
-        self.timeline.advance(dt)
-        wanted = self.timeline.frame
-        if wanted != self.frame_index:
-            self._direction = 1 if self.timeline.playing or (wanted - self.frame_index) % self.info.n_frames < \
-                self.info.n_frames / 2 else -1
-        centre, n_srcs = self.camera_state.eye, self.render_options.n_srcs
-        frame = self.loader.get(wanted, centre, n_srcs)  # every frame: the camera may need other source views
-        if frame is not None and frame is not self.frame_data:
-            if wanted != self.frame_index:
-                self.stats.load_ms = self.loader.last_load_ms
-                self.window.set_title(self._title(wanted))
-            self.frame_data, self.frame_index = frame, wanted
-        elif frame is None and (error := self.loader.error(wanted)) is not None:
-            self.ui.status = f"frame {wanted} could not be read: {error}"
-        self.loader.prefetch(wanted, self._direction, centre, n_srcs)
-
-    def render_size(self) -> tuple[int, int]:
-        return self.render_options.render_size(self.window.framebuffer_size)
-
     def render_scene(self) -> None:
-        """The compute step; GPU out-of-memory keeps the last image and says what to change."""
-        try:
-            self._render_scene()
-        except torch.OutOfMemoryError:
-            torch.cuda.empty_cache()
-            width, height = self.render_size()
-            self.ui.status = (f"GPU out of memory rendering {self.stats.points:,} points at {width}x{height}: "
-                              "lower the resolution or the cache budgets")
-            self._render_key = None
-
-    def _render_scene(self) -> None:
-        """Colour evaluation and rasterization into textures (skipped when nothing changed)."""
-        width, height = self.render_size()
-        options = self.render_options
-        camera = self.camera_state.to_camera(width, height)
-        key = (self.frame_index, id(self.frame_data), camera.K.tobytes(), camera.R.tobytes(), camera.T.tobytes(),
-               repr(options))
-        if key == self._render_key and self.image is not None:
+        """The session renders (when something changed); the result goes into the window's textures."""
+        image, changed = self.session.render(self.render_size())
+        if not changed and self.image is not None:
             return
-        frame = self.frame_data
-        sync = torch.cuda.synchronize if self.device.type == "cuda" else (lambda: None)
         start = time.perf_counter()
-        fused = options.backend == "cuda"
-        centre = torch.as_tensor(camera.centre, dtype=torch.float32, device="cpu" if fused else self.device)
-        colour = self.cuda.evaluate_colour if fused else evaluate_colour
-        rgb = colour(frame, self.info.colour, centre, options.colour_settings())
-        sync()
-        self.stats.colour_ms = (time.perf_counter() - start) * 1000
-        start = time.perf_counter()
-        settings = options.raster_settings()
-        if options.backend == "cuda":
-            accum, depth = self.cuda.render_buffers(frame.xyz, rgb, frame.radius, frame.alpha, camera, settings)
-            self.image = self.display.from_cuda(accum, depth if options.mode == "depth" else None, settings)
-            self.stats.layers_drawn = settings.layers
-            if self.display.cuda_fallback and "interop" not in self.ui.status:
-                self.ui.status = (f"CUDA-GL interop unavailable ({self.display.cuda_fallback}): copying "
-                                  "through host memory")
-            sync()
-        elif options.backend == "torch":
-            output = self.torch_rasterizer.rasterize(frame.xyz, rgb, frame.radius, frame.alpha, camera, settings)
-            self.image = self.display.upload(output, settings)
-            self.stats.layers_drawn = settings.layers
-        else:
-            accum, depth = self.gl.render_textures(frame.xyz, rgb, frame.radius, frame.alpha, camera, settings)
-            self.image = DisplayImage(accum, depth, flip_y=False, background=settings.background)
-            self.stats.layers_drawn = self.gl.last_layers
+        self.image = self._to_display(image)
         self.ctx.finish()
-        self.stats.raster_ms = (time.perf_counter() - start) * 1000
-        self.stats.points = frame.n_points
-        self.stats.gpu_bytes = self.gl.gpu_bytes() + self.loader.stats.device_bytes
-        self._render_key = key
-        self._camera = camera
+        self.stats.display_ms = (time.perf_counter() - start) * 1000
+        self.stats.gpu_bytes = self.session.loader.stats.device_bytes
+
+    def _to_display(self, image) -> DisplayImage:
+        raster = self.session.settings.raster()
+        if image.kind == "gl":
+            return DisplayImage(image.accum, image.depth, flip_y=False, background=image.background)
+        if image.kind == "tensor":
+            shown = self.display.from_cuda(image.accum, image.depth if self.session.settings.mode == "depth" else None,
+                                           raster)
+            if self.display.cuda_fallback and "interop" not in self.session.status:
+                self.session.notify(f"CUDA-GL interop unavailable ({self.display.cuda_fallback}): copying through "
+                                    "host memory", "warning")
+            return shown
+        return self.display.upload(image.output, raster)
 
     def present(self) -> None:
         start = time.perf_counter()
@@ -247,51 +193,60 @@ class ViewerApp:
         width, height = self.window.framebuffer_size
         self.ctx.viewport = (0, 0, width, height)
         self.ctx.clear(0.08, 0.08, 0.09)
-        self.display.draw(self.image, (0, 0, width, height), self.render_options.mode, self._depth_range())
-        self.stats.display_ms = (time.perf_counter() - start) * 1000
+        self.display.draw(self.image, (0, 0, width, height), self.session.settings.mode, self._depth_range())
+        self.stats.display_ms += (time.perf_counter() - start) * 1000
 
     def _depth_range(self) -> tuple[float, float]:
-        lo, hi = self._bounds
+        lo, hi = self.session.bounds
+        camera = self.session.last_camera
         corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
-        depths = corners @ self._camera.R.T[:, 2] + self._camera.T[2]
-        return max(float(depths.min()), self._camera.near), max(float(depths.max()), self._camera.near * 2)
+        depths = corners @ camera.R.T[:, 2] + camera.T[2]
+        return max(float(depths.min()), camera.near), max(float(depths.max()), camera.near * 2)
 
     def _camera_label(self) -> str:
-        if self.camera_state.source:
-            return f"capture camera {self.snapped}: {self.camera_state.source}"
+        if self.session.camera.source:
+            return f"capture camera {self.session.snapped}: {self.session.camera.source}"
         return "fly" if self.controls.fly_mode else "orbit"
 
     # -- commands -------------------------------------------------------------------------------------
 
     def execute(self, command: Command) -> None:
-        name, arg = command.name, command.arg
+        name, arg, session = command.name, command.arg, self.session
+        width, height = self.window.framebuffer_size
         if name in PATH_COMMANDS:
             handle_path_command(self, command)
         elif name == "seek":
-            self.timeline.seek(self.info.n_frames - 1 if arg == -1 else arg)
+            session.seek(arg)
         elif name == "step":
-            self.timeline.step(arg)
+            session.step_frames(arg)
         elif name == "play":
-            self.timeline.toggle()
+            session.toggle_play()
         elif name == "snap":
-            self.snap_to(arg)
+            session.snap_to(arg)
         elif name == "snap_step":
-            if self.info.cameras:
-                current = -1 if self.snapped is None else self.snapped
-                self.snap_to((current + arg) % len(self.info.cameras))
+            session.snap_step(arg)
         elif name == "reset_view":
-            self.camera_state, self.snapped = self._home_view(), None
+            session.reset_view(width / max(height, 1))
         elif name == "fly_mode":
             self.controls.fly_mode = not self.controls.fly_mode
         elif name == "copy_camera":
-            camera = self.camera_state.to_camera(*self.render_size())
-            self._imgui.set_clipboard_text(json.dumps(camera.to_json_dict()))
-            self.ui.status = "camera copied to the clipboard as JSON"
+            self._imgui.set_clipboard_text(json.dumps(session.camera_json(self.render_size())))
+            session.notify("camera copied to the clipboard as JSON")
         elif name == "paste_camera":
-            self._use_camera(lambda: Camera.from_json_dict(json.loads(self._imgui.get_clipboard_text() or ""),
-                                                           "clipboard"), "clipboard")
+            try:
+                data = json.loads(self._imgui.get_clipboard_text() or "")
+            except ValueError:
+                session.notify("camera not pasted: the clipboard does not hold camera JSON", "error")
+                return
+            session.set_camera_json(data, "clipboard")
         elif name == "load_camera":
-            self._use_camera(lambda: load_camera_json(Path(arg).expanduser()), str(arg))
+            try:
+                camera = load_camera_json(Path(arg).expanduser())
+            except InputError as exc:
+                session.notify(f"camera not loaded: {exc}", "error")
+                return
+            session.set_camera(camera)
+            session.notify(f"camera from {arg}")
         elif name == "screenshot":
             self.screenshot()
         elif name == "fullscreen":
@@ -305,52 +260,23 @@ class ViewerApp:
         elif name == "vsync":
             self.window.set_vsync(self.render_options.vsync)
         elif name == "backend":
-            self.render_options.backend = arg
+            session.set_backend(arg)
 
     def snap_to(self, index: int) -> None:
-        if not 0 <= index < len(self.info.cameras):
-            self.ui.status = f"no capture camera {index} (this model has {len(self.info.cameras)})"
-            return
-        camera = self.info.cameras[index]
-        self.camera_state = CameraState.from_camera(camera, self.info.up, self._pivot_distance(camera))
-        self.snapped = index
-        self.ui.status = f"snapped to capture camera {index} ({camera.name})"
+        self.session.snap_to(index)
 
-    def _use_camera(self, read, where: str) -> None:
-        try:
-            camera = read()
-        except (InputError, ValueError) as exc:
-            self.ui.status = f"camera not loaded: {exc}"
-            return
-        self.camera_state = CameraState.from_camera(camera, self.info.up, self._pivot_distance(camera))
-        self.snapped = None
-        self.ui.status = f"camera from {where}"
-
-    def screenshot(self) -> Path:
+    def screenshot(self) -> Path | None:
         """Save the current render at render resolution; the path is shown in the UI."""
+        path = self.session.screenshot(self.screenshot_dir, self.render_size())
         self.render_scene()
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        path = self.screenshot_dir / f"{self.info.path.stem}_f{self.frame_index:04d}_{stamp}.png"
-        counter = 1
-        while path.exists():
-            path = path.with_name(f"{self.info.path.stem}_f{self.frame_index:04d}_{stamp}_{counter}.png")
-            counter += 1
-        try:
-            save_png(self.image.screenshot(self.render_options.mode, self._camera.far), path)
-        except OSError as exc:
-            self.ui.status = f"screenshot failed: {exc.strerror or exc}"
-            return path
-        self.last_screenshot = path
-        self.ui.status = f"screenshot saved: {path.resolve()}"
+        if path is not None:
+            self.last_screenshot = path
+        self.ui.status = self.session.status
         return path
 
     def shutdown(self) -> None:
         imgui = self._imgui
-        job = self.path_editor.export
-        if job is not None and job.running:
-            job.cancel.set()
-            job.thread.join(timeout=30)
-        self.loader.close()
+        self.session.close()
         imgui.backends.opengl3_shutdown()
         imgui.backends.glfw_shutdown()
         imgui.destroy_context()

@@ -7,14 +7,13 @@ from pathlib import Path
 
 import torch
 
-from ..colour import ColourSettings
 from ..errors import InputError
 from ..fileutil import check_output_folder
-from ..image import MODES
-from ..model import Model
-from ..render import BACKENDS, RasterSettings, get_backend
+from ..render import BACKENDS, get_backend
 from ..render.base import BackendUnavailable
 from ..render.pipeline import render_frame
+from ..settings import add_arguments as add_settings_arguments
+from ..settings import from_args as settings_from_args
 from ..video import CODECS, is_video
 from .common import add_model_argument, finite_float, load_model, parse_size
 from .render_output import OUTPUT_KINDS, make_sink, render_samples
@@ -56,7 +55,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="image size (default: the camera's or path's own, or 1920x1080 for the default camera)")
     parser.add_argument("--backend", choices=BACKENDS, default="torch", help="rasterizer (default torch)")
     parser.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda, cuda:1 ... (default auto)")
-    parser.add_argument("--mode", choices=MODES, default="color", help="what to write (default color)")
     parser.add_argument("--rgba", action="store_true", help="write accumulated alpha as a fourth channel (PNG, "
                         "or an FFV1 .mkv): a transparent background")
     parser.add_argument("--up", type=str, help="override the model's world up axis for the default camera")
@@ -81,29 +79,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     paths.add_argument("--save-path", type=Path, metavar="FILE",
                        help="also write the camera path used: a .json in the viewer's format, "
                             "'*camera_path.json' for nerfstudio, or a folder for EasyVolcap")
-    quality = parser.add_argument_group("rendering rules (4K4D defaults)")
-    quality.add_argument("--layers", type=int, default=11, help="K: points composited per pixel, 1-32 (default 11)")
-    quality.add_argument("--radius-scale", type=finite_float, default=None,
-                         help="point radius multiplier (default 1.0; 0.85 with --solid)")
-    quality.add_argument("--alpha-threshold", type=finite_float, default=1e-4, help="drop points with alpha <= this")
-    quality.add_argument("--bg", type=str, default="0,0,0", metavar="R,G,B", help="background colour in [0,1]")
-    quality.add_argument("--solid", action="store_true", help="solid mode: nearest point wins, no blending")
-    quality.add_argument("--n-srcs", type=int, help="source views blended (default: the model's, usually 4)")
-    quality.add_argument("--sh-degree", type=int, default=3, help="highest SH degree used, 0-3 (default 3)")
-    quality.add_argument("--sh-limit", type=finite_float, help="SH residual limit (default: the model's, usually 1.0)")
-    quality.add_argument("--skip-sh", action="store_true", help="debug view: base colour only")
-    quality.add_argument("--skip-base", action="store_true", help="debug view: SH residual only")
+    add_settings_arguments(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    raster, device = _raster_settings(args), _device(args.device)
+    settings, device = settings_from_args(args), _device(args.device)
+    raster = settings.raster()
     _check_flags(args)
     rasterizer = _backend(args.backend)
     model = load_model(args.model, up=args.up)
     try:
         info = model.info
-        colour = _colour_settings(args, model)
+        colour = settings.colour(info.n_srcs, info.sh_limit)
         plan = make_plan(args, model)
         if args.save_path is not None:
             _save_path(plan, args.save_path, info.n_frames)
@@ -116,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         def render(frame, sample):
             return render_frame(frame, info.colour, sample.camera, rasterizer, colour, raster)
 
-        print(render_samples(plan.samples, model, device, render, sink, args.mode, args.rgba))
+        print(render_samples(plan.samples, model, device, render, sink, settings.mode, args.rgba))
     finally:
         model.close()
     return 0
@@ -163,37 +151,6 @@ def _save_path(plan: RenderPlan, target: Path, n_frames: int) -> None:
         check_output_folder(target)
         save_path(plan.path, target)
     print(f"wrote camera path {target}")
-
-
-def _raster_settings(args: argparse.Namespace) -> RasterSettings:
-    if not 1 <= args.layers <= 32:
-        raise InputError("--layers", f"{args.layers} is outside 1..32")
-    if args.alpha_threshold < 0:
-        raise InputError("--alpha-threshold", "must be >= 0")
-    try:
-        bg = tuple(float(c) for c in args.bg.split(","))
-    except ValueError:
-        bg = ()
-    if len(bg) != 3 or not all(0 <= c <= 1 for c in bg):
-        raise InputError("--bg", f"'{args.bg}' is not R,G,B with values in [0,1]")
-    scale = args.radius_scale if args.radius_scale is not None else (0.85 if args.solid else 1.0)
-    if not scale > 0:
-        raise InputError("--radius-scale", "must be > 0")
-    return RasterSettings(layers=args.layers, radius_scale=scale, alpha_threshold=args.alpha_threshold,
-                          background=bg, solid=args.solid)
-
-
-def _colour_settings(args: argparse.Namespace, model: Model) -> ColourSettings:
-    n_srcs = args.n_srcs if args.n_srcs is not None else model.info.n_srcs
-    sh_limit = args.sh_limit if args.sh_limit is not None else model.info.sh_limit
-    if n_srcs < 1:
-        raise InputError("--n-srcs", "must be >= 1")
-    if not 0 <= args.sh_degree <= 3:
-        raise InputError("--sh-degree", f"{args.sh_degree} is outside 0..3")
-    if sh_limit < 0:
-        raise InputError("--sh-limit", "must be >= 0")
-    return ColourSettings(n_srcs=n_srcs, sh_degree=args.sh_degree, sh_limit=sh_limit, skip_sh=args.skip_sh,
-                          skip_base=args.skip_base)
 
 
 def _device(name: str) -> torch.device:

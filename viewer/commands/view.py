@@ -8,6 +8,8 @@ from pathlib import Path
 from ..camera import load_camera_json
 from ..errors import InputError
 from ..frame_cache import parse_bytes
+from ..settings import add_arguments as add_settings_arguments
+from ..settings import from_args as settings_from_args
 from .common import add_model_argument, load_model, parse_size
 
 
@@ -32,12 +34,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="GPU memory for cached frames, e.g. 8G (default: half of the free GPU memory)")
     parser.add_argument("--screenshot-dir", type=Path, default=Path("."),
                         help="where Ctrl+S saves screenshots (default: the current folder)")
+    add_settings_arguments(parser, "initial rendering rules (changeable in the Quality panel)")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if not args.screenshot_dir.is_dir():
         raise InputError(args.screenshot_dir, "screenshot folder does not exist")
+    settings = settings_from_args(args)
     camera = load_camera_json(args.camera) if args.camera else None
     budgets = {}
     for flag in ("host_cache", "gpu_cache"):
@@ -57,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
 
             app = ViewerApp(model, ViewerOptions(backend=args.backend, frame=args.frame, camera=camera,
                                                  window_size=args.window, resolution=args.resolution,
-                                                 screenshot_dir=args.screenshot_dir, **budgets))
+                                                 screenshot_dir=args.screenshot_dir, settings=settings,
+                                                 **budgets))
         except NoDisplayError as exc:
             raise InputError(None, f"cannot open a window: {exc}; render headless with 'k4d-viewer render "
                              "MODEL -o out.png'") from None
