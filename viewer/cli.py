@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from . import __version__
-from .commands import convert, info, render, view
+from .commands import convert, info, render, serve, view
 from .errors import InputError
 
 
@@ -35,10 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_parser(subparsers)
     render.add_parser(subparsers)
     convert.add_parser(subparsers)
+    serve.add_parser(subparsers)
     return parser
 
 
-COMMANDS = ("view", "info", "render", "convert")
+COMMANDS = ("view", "info", "render", "convert", "serve")
 
 
 def with_default_command(argv: list[str]) -> list[str]:

@@ -55,6 +55,8 @@ class ViewerSession:
         self.backends = available_backends(gl)
         self._instances: dict[str, Any] = {}
         self.notifications: deque[Notification] = deque(maxlen=50)
+        for note in self.info.notes:  # first: a backend fallback said below stays the latest message
+            self.notify(note, "warning" if "compressed" in note else "info")
         self.backend = self.backends[0] if backend == "auto" else backend
         if self.backend not in self.backends:
             self.notify(f"the {self.backend} backend is not available here; using {self.backends[0]}", "warning")
@@ -77,8 +79,6 @@ class ViewerSession:
         self.last_camera: Camera | None = None
         self._render_key = None
         self._direction = 1
-        for note in self.info.notes:
-            self.notify(note, "warning" if "compressed" in note else "info")
 
     # -- messages ------------------------------------------------------------------------------------
 

@@ -1,0 +1,106 @@
+"""The headless viewer session: viewer behaviour with no window, no GL and no display."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from k4d_viewer.assets import DEMO_MODEL
+from k4d_viewer.model import open_model
+from k4d_viewer.render import DeviceImage
+from k4d_viewer.session import ViewerSession
+from k4d_viewer.settings import RenderSettings
+
+SIZE = (96, 64)
+
+
+@pytest.fixture
+def session():
+    model = open_model(DEMO_MODEL)
+    session = ViewerSession(model, backend="torch", gl=False, frame=3)
+    yield session
+    session.close()
+    model.close()
+
+
+def settle(session, frame: int) -> None:
+    for _ in range(400):
+        session.update(0.0, SIZE)
+        if session.frame_index == frame:
+            return
+        import time
+
+        time.sleep(0.01)
+    raise AssertionError(f"frame {frame} never loaded")
+
+
+def test_step_renders_only_when_something_changed(session):
+    image, changed = session.step(0.0, SIZE)
+    assert isinstance(image, DeviceImage) and changed and image.points == session.frame_data.n_points
+    assert session.step(0.0, SIZE)[1] is False  # nothing changed: no new render
+    assert session.set_setting("layers", 2) and session.step(0.0, SIZE)[1]
+    output = image.readback()
+    assert output.rgb.shape == (64, 96, 3) and float(output.alpha.max()) > 0.5
+
+
+def test_timeline_and_playback(session):
+    session.seek(10)
+    settle(session, 10)
+    session.step_frames(-2)
+    settle(session, 8)
+    session.toggle_play()
+    for _ in range(20):
+        session.update(0.05, SIZE)  # 1 s at the demo's 20 fps
+    assert session.timeline.frame == 28
+
+
+def test_settings_are_checked_against_the_schema(session):
+    before = session.settings
+    assert not session.set_setting("layers", 0) and session.settings == before
+    assert "--layers" in session.status
+    assert not session.set_setting("background", (2, 0, 0)) and not session.set_setting("mode", "normals")
+    assert not session.set_setting("no_such_setting", 1)
+    assert session.set_setting("background", (1, 0, 1)) and session.settings.background == (1.0, 0.0, 1.0)
+    assert session.colour_settings().n_srcs == session.info.n_srcs  # None: the model's own
+
+
+def test_capture_cameras_and_camera_json(session):
+    session.snap_to(2)
+    assert session.snapped == 2 and "ring02" in session.status
+    camera = session.camera.to_camera(*SIZE)
+    assert np.allclose(camera.centre, session.info.cameras[2].centre)
+    data = session.camera_json(SIZE)
+    session.reset_view(1.5)
+    assert session.set_camera_json(data, "test") and np.allclose(session.camera.eye, camera.centre)
+    assert not session.set_camera_json({"H": 1}, "clipboard") and "camera not loaded" in session.status
+    session.snap_to(99)
+    assert "no capture camera 99" in session.status
+
+
+def test_unavailable_backend_falls_back_visibly():
+    model = open_model(DEMO_MODEL)
+    session = ViewerSession(model, backend="cuda", gl=False)
+    try:
+        assert session.backend == "torch" and "not available" in session.status
+        session.set_backend("gl")
+        assert session.backend == "torch" and "not available" in session.status
+    finally:
+        session.close()
+        model.close()
+
+
+def test_path_playback_drives_camera_and_time(session):
+    session.path_editor.add(session.camera.to_camera(*SIZE), 5)
+    session.snap_to(1)
+    session.path_editor.add(session.camera.to_camera(*SIZE), 25)
+    session.path_editor.toggle_play()
+    eyes = []
+    for _ in range(10):
+        session.update(0.1, SIZE)
+        eyes.append(session.camera.eye.copy())
+    assert np.linalg.norm(eyes[-1] - eyes[0]) > 0.1 and 5 < session.timeline.frame <= 25
+
+
+def test_settings_schema_round_trip():
+    settings = RenderSettings().with_value("solid", True)
+    assert settings.raster().radius_scale == 0.85 and settings.raster().layers == 11
+    assert RenderSettings.spec("layers").flag == "--layers"
