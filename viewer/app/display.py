@@ -92,13 +92,14 @@ class Display:
         return DisplayImage(accum_tex, depth_tex, flip_y=True, background=settings.background)
 
     def draw(self, image: DisplayImage, viewport: tuple[int, int, int, int], mode: str,
-             depth_range: tuple[float, float]) -> None:
-        """Draw ``image`` letterboxed (aspect kept) into ``viewport`` = (x, y, width, height) of the screen."""
+             depth_range: tuple[float, float], target=None) -> None:
+        """Draw ``image`` letterboxed (aspect kept) into ``viewport`` = (x, y, width, height) of ``target``
+        (the window's framebuffer; default the screen)."""
         x, y, vw, vh = viewport
         iw, ih = image.size
         scale = min(vw / iw, vh / ih)
         w, h = max(1, int(iw * scale)), max(1, int(ih * scale))
-        self.ctx.screen.use()
+        (target or self.ctx.screen).use()
         self.ctx.viewport = (x + (vw - w) // 2, y + (vh - h) // 2, w, h)
         image.accum.filter = (self.ctx.LINEAR, self.ctx.LINEAR)  # depth stays NEAREST: never blend with holes
         image.accum.use(location=0)

@@ -17,6 +17,7 @@ from ..settings import RenderSettings
 from .camera_control import CameraState
 from .controls import Command, InputController
 from .display import Display, DisplayImage
+from .headless_window import HeadlessWindow
 from .path_actions import PATH_COMMANDS
 from .path_actions import handle as handle_path_command
 from .path_panel import draw_overlay
@@ -36,6 +37,7 @@ class ViewerOptions:
     resolution: str = "window"
     screenshot_dir: Path = Path(".")
     visible: bool = True
+    headless: bool = False           # an EGL offscreen window (tests, and machines with no display)
     host_cache: int | None = None      # bytes; None: automatic from free memory
     gpu_cache: int | None = None
     settings: RenderSettings | None = None
@@ -53,15 +55,21 @@ class ViewerApp:
         from imgui_bundle import imgui
 
         self.model, self.info = model, model.info
-        self.window = Window(self._title(options.frame), options.window_size, visible=options.visible)
-        self.ctx = moderngl.create_context(require=330)
+        self.headless = options.headless
+        if self.headless:
+            self.window = HeadlessWindow(self._title(options.frame), options.window_size)
+            self.ctx = self.window.ctx
+        else:
+            self.window = Window(self._title(options.frame), options.window_size, visible=options.visible)
+            self.ctx = moderngl.create_context(require=330)
         self._imgui = imgui
         imgui.create_context()
         imgui.get_io().set_ini_filename(str(config_dir() / "imgui.ini"))
-        import ctypes
+        if not self.headless:
+            import ctypes
 
-        address = ctypes.cast(self.window.handle, ctypes.c_void_p).value
-        imgui.backends.glfw_init_for_opengl(address, True)
+            address = ctypes.cast(self.window.handle, ctypes.c_void_p).value
+            imgui.backends.glfw_init_for_opengl(address, True)
         imgui.backends.opengl3_init("#version 330")
 
         width, height = self.window.framebuffer_size
@@ -115,6 +123,19 @@ class ViewerApp:
     def _pivot_distance(self, camera: Camera) -> float:
         return self.session.pivot_distance(camera)
 
+    @property
+    def target(self):
+        """The framebuffer the window shows: the screen, or the headless window's offscreen one."""
+        return self.window.framebuffer if self.headless else self.ctx.screen
+
+    def read_window(self):
+        """What the window shows now, as an (H, W, 3) uint8 array, rows top first."""
+        import numpy as np
+
+        width, height = self.window.framebuffer_size
+        pixels = np.frombuffer(self.target.read(components=3), np.uint8).reshape(height, width, 3)
+        return pixels[::-1].copy()
+
     def _title(self, frame: int) -> str:
         return f"k4d-viewer - {self.info.path.name} - frame {frame} / {self.info.n_frames - 1}"
 
@@ -137,7 +158,12 @@ class ViewerApp:
         dt, self._last_time = now - self._last_time, now
         self.window.poll()
         imgui.backends.opengl3_new_frame()
-        imgui.backends.glfw_new_frame()
+        if self.headless:
+            io = imgui.get_io()
+            io.display_size = imgui.ImVec2(*self.window.framebuffer_size)
+            io.delta_time = max(dt, 1e-4)
+        else:
+            imgui.backends.glfw_new_frame()
         if inject is not None:
             inject(imgui.get_io())
         imgui.new_frame()
@@ -158,7 +184,7 @@ class ViewerApp:
         for command in commands:
             self.execute(command)
         imgui.render()
-        self.ctx.screen.use()
+        self.target.use()
         imgui.backends.opengl3_render_draw_data(imgui.get_draw_data())
         self.window.swap()
         self.stats.add_frame((time.perf_counter() - now) * 1000)
@@ -189,11 +215,12 @@ class ViewerApp:
 
     def present(self) -> None:
         start = time.perf_counter()
-        self.ctx.screen.use()
+        self.target.use()
         width, height = self.window.framebuffer_size
         self.ctx.viewport = (0, 0, width, height)
         self.ctx.clear(0.08, 0.08, 0.09)
-        self.display.draw(self.image, (0, 0, width, height), self.session.settings.mode, self._depth_range())
+        self.display.draw(self.image, (0, 0, width, height), self.session.settings.mode, self._depth_range(),
+                          self.target)
         self.stats.display_ms += (time.perf_counter() - start) * 1000
 
     def _depth_range(self) -> tuple[float, float]:
@@ -278,6 +305,7 @@ class ViewerApp:
         imgui = self._imgui
         self.session.close()
         imgui.backends.opengl3_shutdown()
-        imgui.backends.glfw_shutdown()
+        if not self.headless:
+            imgui.backends.glfw_shutdown()
         imgui.destroy_context()
         self.window.destroy()
