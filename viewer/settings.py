@@ -15,6 +15,7 @@ from .render.base import RasterSettings
 
 MODES = ("color", "alpha", "depth")
 SOLID_RADIUS_SCALE = 0.85  # 4K4D's radius multiplier in solid mode
+_RASTER, _COLOUR = RasterSettings(), ColourSettings()  # the ops' own defaults are 4K4D's: declared once, there
 
 
 @dataclass(frozen=True)
@@ -37,19 +38,19 @@ class RenderSettings:
     """4K4D's rendering rules and debug views. ``None`` means: the model's own value (n_srcs, sh_limit) or the
     mode's (radius_scale: 1.0, or 0.85 when solid)."""
 
-    layers: int = setting(11, "--layers", "K: points composited per pixel", 1, 32)
+    layers: int = setting(_RASTER.layers, "--layers", "K: points composited per pixel", 1, 32)
     radius_scale: float | None = setting(None, "--radius-scale", "point radius multiplier (default 1.0; 0.85 "
                                          "with --solid)", 0.05, 8.0)
-    alpha_threshold: float = setting(1e-4, "--alpha-threshold", "drop points with alpha <= this", 0.0, 1.0,
+    alpha_threshold: float = setting(_RASTER.alpha_threshold, "--alpha-threshold", "drop points with alpha <= this", 0.0, 1.0,
                                      log=True)
-    background: tuple[float, float, float] = setting((0.0, 0.0, 0.0), "--bg", "background colour R,G,B in [0,1]")
-    solid: bool = setting(False, "--solid", "solid mode: nearest point wins, no blending")
+    background: tuple[float, float, float] = setting(_RASTER.background, "--bg", "background colour R,G,B in [0,1]")
+    solid: bool = setting(_RASTER.solid, "--solid", "solid mode: nearest point wins, no blending")
     n_srcs: int | None = setting(None, "--n-srcs", "source views blended (default: the model's, usually 4)", 1, 64)
-    sh_degree: int = setting(3, "--sh-degree", "highest SH degree used", 0, 3)
+    sh_degree: int = setting(_COLOUR.sh_degree, "--sh-degree", "highest SH degree used", 0, 3)
     sh_limit: float | None = setting(None, "--sh-limit", "SH residual limit (default: the model's, usually 1.0)",
                                      0.0, 10.0)
-    skip_sh: bool = setting(False, "--skip-sh", "debug view: base colour only")
-    skip_base: bool = setting(False, "--skip-base", "debug view: SH residual only")
+    skip_sh: bool = setting(_COLOUR.skip_sh, "--skip-sh", "debug view: base colour only")
+    skip_base: bool = setting(_COLOUR.skip_base, "--skip-base", "debug view: SH residual only")
     mode: str = setting("color", "--mode", "what to show: colour, accumulated alpha or depth", choices=MODES)
 
     @staticmethod
