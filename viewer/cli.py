@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from . import __version__
-from .commands import convert, info, render, serve, view
+from .commands import batch, convert, info, render, serve, view
 from .errors import InputError
 
 
@@ -21,8 +21,17 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(
+class FlagError(Exception):
+    """A flag error from a parser built with ``raising=True`` (job files: the caller names the job)."""
+
+
+class RaisingParser(OneLineParser):
+    def error(self, message: str) -> NoReturn:
+        raise FlagError(message.removeprefix("argument "))
+
+
+def build_parser(raising: bool = False) -> argparse.ArgumentParser:
+    parser = (RaisingParser if raising else OneLineParser)(
         prog="k4d-viewer",
         usage="k4d-viewer [MODEL] [options]  |  k4d-viewer COMMAND ...",
         description="View and render 4K4D-style volumetric video: per-frame point clouds whose colour blends "
@@ -36,10 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_parser(subparsers)
     convert.add_parser(subparsers)
     serve.add_parser(subparsers)
+    batch.add_parser(subparsers)
     return parser
 
 
-COMMANDS = ("view", "info", "render", "convert", "serve")
+COMMANDS = ("view", "info", "render", "convert", "serve", "batch")
 
 
 def with_default_command(argv: list[str]) -> list[str]:

@@ -41,8 +41,8 @@ class RenderSettings:
     layers: int = setting(_RASTER.layers, "--layers", "K: points composited per pixel", 1, 32)
     radius_scale: float | None = setting(None, "--radius-scale", "point radius multiplier (default 1.0; 0.85 "
                                          "with --solid)", 0.05, 8.0)
-    alpha_threshold: float = setting(_RASTER.alpha_threshold, "--alpha-threshold", "drop points with alpha <= this", 0.0, 1.0,
-                                     log=True)
+    alpha_threshold: float = setting(_RASTER.alpha_threshold, "--alpha-threshold", "drop points with alpha <= this",
+                                     0.0, 1.0, log=True)
     background: tuple[float, float, float] = setting(_RASTER.background, "--bg", "background colour R,G,B in [0,1]")
     solid: bool = setting(_RASTER.solid, "--solid", "solid mode: nearest point wins, no blending")
     n_srcs: int | None = setting(None, "--n-srcs", "source views blended (default: the model's, usually 4)", 1, 64)
