@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 from k4d_viewer.assets import DEMO_MODEL
 from k4d_viewer.cli import main
-from PIL import Image
 
 JOBS = """
 [[job]]
