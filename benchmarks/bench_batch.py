@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -78,7 +79,11 @@ def timed(command: list[str], env: dict, cwd: Path) -> tuple[float, dict]:
         seconds = time.perf_counter() - start
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed: {result.stderr[-2000:]}")
-    return seconds, usage.summary()
+    summary = usage.summary()
+    match = re.search(r"frames rendered in ([0-9.]+) s", result.stdout)
+    if match:  # the batch's own time: from the first segment submitted to the last output joined
+        summary["batch_seconds_after_setup"] = float(match.group(1))
+    return seconds, summary
 
 
 def job_file(folder: Path, model: Path, output: str, frames: int) -> Path:

@@ -175,7 +175,7 @@ def _check_reachable(address: str) -> None:
         raise InputError("--ray", f"cannot reach the Ray cluster at {address} ({exc.strerror or exc})") from None
 
 
-def run_jobs(states: list[JobState], pool, report: Callable[[str], None] = print) -> bool:
+def run_jobs(states: list[JobState], pool, report: Callable[[str], None] = print, workers: int = 1) -> bool:
     """Render every pending segment of every job, join the videos; True when all jobs completed."""
     pending = [(state, start, stop) for state in states for start, stop in state.segments
                if start not in state.done]
@@ -184,13 +184,14 @@ def run_jobs(states: list[JobState], pool, report: Callable[[str], None] = print
     attempts: dict[tuple[int, int], int] = {}
     running: dict = {}
     bar = tqdm(total=total, initial=already, unit="frame", desc="batch", disable=None)
+    threads = max(1, (os.cpu_count() or 2) // max(workers, 1))  # encoders share the cores, never oversubscribe
     started = time.monotonic()
     try:
         queue = list(pending)
         while queue or running:
             while queue and len(running) < 64:
                 state, start, stop = queue.pop(0)
-                future = pool.submit(state.job.argv, str(state.job.output), start, stop)
+                future = pool.submit(state.job.argv, str(state.job.output), start, stop, threads)
                 running[future] = (state, start, stop)
             for future in pool.wait(list(running)):
                 state, start, stop = running.pop(future)
@@ -246,8 +247,9 @@ def _finish(state: JobState, report: Callable[[str], None]) -> bool:
 
 
 def default_segment_frames(states_total: int, workers: int) -> int:
-    """About four segments per worker, at least 10 frames each (keyframes and start-up cost)."""
-    return max(10, math.ceil(states_total / max(1, workers * 4)))
+    """About two segments per worker (a spare one evens out the finish), at least 30 frames each (an encoder's
+    start and flush cost about as much as a few frames)."""
+    return max(30, math.ceil(states_total / max(1, workers * 2)))
 
 
 def _gpu_count() -> int:

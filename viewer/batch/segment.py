@@ -4,6 +4,7 @@ keyframe), written atomically into the job's parts folder; PNG segments write th
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,47 +37,54 @@ def checksum(files: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def render_segment(argv: tuple[str, ...], output: str, start: int, stop: int) -> SegmentResult:
-    """Render output frames [start, stop) of the render command ``argv``; runs in a worker process."""
-    import torch
-
+@functools.lru_cache(maxsize=2)
+def _prepared(argv: tuple[str, ...], output: str):
+    """A worker keeps its job's parsed flags, open model, plan and backend across segments (a model opened,
+    a path sampled and kernels compiled once per worker, not once per segment)."""
     from ..commands.common import load_model
     from ..commands.render import _backend, _device
-    from ..commands.render_output import PngSequence, VideoSink, render_samples
     from ..commands.render_plan import make_plan
-    from ..render.pipeline import render_frame
     from ..settings import from_args
-    from ..video import is_video
     from .jobs import Job, parse_render_args
 
     output_path = Path(output)
-    args = parse_render_args(Job(0, str(output_path), argv, output_path, None), output_path)
+    args = parse_render_args(Job(0, output, argv, output_path, None), output_path)
     settings = from_args(args)
-    device = _device(args.device)
-    rasterizer = _backend(args.backend)
+    device, rasterizer = _device(args.device), _backend(args.backend)
     model = load_model(args.model, up=args.up)
-    try:
-        info = model.info
-        plan = make_plan(args, model)
-        samples = plan.samples[start:stop]
-        size = (samples[0].camera.width, samples[0].camera.height)
-        colour, raster = settings.colour(info.n_srcs, info.sh_limit), settings.raster()
+    return args, settings, device, rasterizer, model, make_plan(args, model)
 
-        def render(frame, sample):
-            return render_frame(frame, info.colour, sample.camera, rasterizer, colour, raster)
 
-        if is_video(output_path):
-            target = segment_file(output_path, start)
-            target.parent.mkdir(exist_ok=True)
-            sink = VideoSink(target, args.codec, args.crf, size, plan.fps, args.rgba)
-            files = [target]
-        else:
-            sink = PngSequence(output_path, plan.frame_numbers()[start:stop], False)
-            files = list(sink.names)
-        with torch.inference_mode():
-            render_samples(samples, model, device, render, sink, settings.mode, args.rgba)
-    finally:
-        model.close()
+def render_segment(argv: tuple[str, ...], output: str, start: int, stop: int,
+                   encoder_threads: int = 0) -> SegmentResult:
+    """Render output frames [start, stop) of the render command ``argv``; runs in a worker process.
+    ``encoder_threads``: threads of this segment's video encoder (0: the encoder's own choice)."""
+    import torch
+
+    from ..commands.render_output import PngSequence, VideoSink, render_samples
+    from ..render.pipeline import render_frame
+    from ..video import is_video
+
+    output_path = Path(output)
+    args, settings, device, rasterizer, model, plan = _prepared(argv, output)
+    info = model.info
+    samples = plan.samples[start:stop]
+    size = (samples[0].camera.width, samples[0].camera.height)
+    colour, raster = settings.colour(info.n_srcs, info.sh_limit), settings.raster()
+
+    def render(frame, sample):
+        return render_frame(frame, info.colour, sample.camera, rasterizer, colour, raster)
+
+    if is_video(output_path):
+        target = segment_file(output_path, start)
+        target.parent.mkdir(exist_ok=True)
+        sink = VideoSink(target, args.codec, args.crf, size, plan.fps, args.rgba, encoder_threads)
+        files = [target]
+    else:
+        sink = PngSequence(output_path, plan.frame_numbers()[start:stop], False)
+        files = list(sink.names)
+    with torch.inference_mode():
+        render_samples(samples, model, device, render, sink, settings.mode, args.rgba)
     return SegmentResult(start, stop, checksum(files), tuple(str(f) for f in files))
 
 

@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     pool = _pool(args, workers)
     cancelled = False
     try:
-        ok = run_jobs(states, pool)
+        ok = run_jobs(states, pool, workers=workers)
     except KeyboardInterrupt:
         cancelled = True
         print("k4d-viewer: batch interrupted; finished segments are kept: re-run with --resume", flush=True)

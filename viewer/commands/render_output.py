@@ -114,9 +114,9 @@ class _HostCopy:
 
 class VideoSink:
     def __init__(self, path: Path, codec_name: str | None, crf: int | None, size: tuple[int, int], fps: float,
-                 rgba: bool) -> None:
+                 rgba: bool, threads: int = 0) -> None:
         self.codec = choose_codec(path, codec_name, rgba)
-        self.writer = VideoWriter(path, self.codec, size, fps, crf, rgba)
+        self.writer = VideoWriter(path, self.codec, size, fps, crf, rgba, threads)
         self.path, self.written, self.names = path, 0, [path]
         self._ring: list[torch.Tensor] = []  # pinned buffers, reused round-robin (more than can be in flight)
         self._next = 0
