@@ -132,6 +132,16 @@ def test_bad_job_files(workdir, capsys, content, problem):
     assert code == 2 and len(err.splitlines()) == 1 and problem in err, err
 
 
+def test_render_workers_is_one_parallel_job(workdir):
+    command = [sys.executable, "-m", "k4d_viewer.cli", "render", "demo.npz", "--orbit", "--play", "--size", "96x64",
+               "--seconds", "2", "--fps", "10", "--codec", "ffv1", "-o", "parallel.mkv", "--workers", "2"]
+    result = subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    single_renders(workdir)
+    assert all(np.array_equal(a, b) for a, b in zip(decode(workdir / "parallel.mkv"), decode(workdir / "single.mkv")))
+    assert len(decode(workdir / "parallel.mkv")) == 20
+
+
 def test_unreachable_cluster(workdir, capsys):
     pytest.importorskip("ray")
     code = main(["batch", str(workdir / "jobs.toml"), "--ray", "127.0.0.1:1"])

@@ -77,7 +77,9 @@ def _looks_like_path(text: str) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(with_default_command(sys.argv[1:] if argv is None else list(argv)))
+        words = with_default_command(sys.argv[1:] if argv is None else list(argv))
+        args = parser.parse_args(words)
+        args.command_line = words
         if not hasattr(args, "run"):
             parser.print_help()
             return 2

@@ -76,6 +76,25 @@ def run(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def run_single_job(job, workers: int, resume: bool) -> int:
+    """One job (``render --workers N``) in parallel segments, on local Ray when installed."""
+    from ..batch.runner import default_segment_frames, prepare, run_jobs
+    from ..batch.segment import plan_length
+
+    total = plan_length(job.argv, job.output)[0]
+    states = prepare([job], default_segment_frames(total, workers), resume, job.output)
+    pool = _pool(argparse.Namespace(no_ray=False, ray=None), workers)
+    cancelled = False
+    try:
+        ok = run_jobs(states, pool, workers=workers)
+    except KeyboardInterrupt:
+        cancelled = True
+        raise
+    finally:
+        pool.shutdown(cancel=cancelled)
+    return 0 if ok else 1
+
+
 def _pool(args: argparse.Namespace, workers: int):
     from ..batch.runner import LocalPool, RayPool
 

@@ -75,7 +75,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     paths.add_argument("--fps", type=finite_float, help="output frame rate (default: the path's, else the model's)")
     paths.add_argument("--codec", help=f"video codec: {', '.join(CODECS)} (default h264; vp9 for .webm)")
     paths.add_argument("--crf", type=int, help="video quality, lower is better (default 18 for h264)")
-    paths.add_argument("--resume", action="store_true", help="PNG sequences: skip frames already written")
+    paths.add_argument("--resume", action="store_true", help="PNG sequences: skip frames already written; with "
+                       "--workers, skip finished segments")
+    paths.add_argument("--workers", type=int, metavar="N", help="render the path in N parallel segments (local "
+                       "Ray or worker processes, as 'k4d-viewer batch'): parallel encoders for long videos")
     paths.add_argument("--save-path", type=Path, metavar="FILE",
                        help="also write the camera path used: a .json in the viewer's format, "
                             "'*camera_path.json' for nerfstudio, or a folder for EasyVolcap")
@@ -84,6 +87,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.workers is not None:
+        return _run_parallel(args)
     settings, device = settings_from_args(args), _device(args.device)
     raster = settings.raster()
     _check_flags(args)
@@ -108,6 +113,32 @@ def run(args: argparse.Namespace) -> int:
     finally:
         model.close()
     return 0
+
+
+def _run_parallel(args: argparse.Namespace) -> int:
+    """``render --workers N``: this one job through the batch machinery (segments, manifest, join)."""
+    from ..batch.jobs import Job
+    from .batch import run_single_job
+
+    if not 1 <= args.workers <= 4096:
+        raise InputError("--workers", f"{args.workers} is outside 1..4096")
+    if args.output is None or not (uses_path(args) or args.frames is not None):
+        raise InputError("--workers", "needs -o and a camera path, a preset or --frames")
+    words = list(getattr(args, "command_line", []))
+    if not words:
+        raise InputError("--workers", "is only available from the command line")
+    argv, skip = [], False
+    for word in words:
+        if skip:
+            skip = False
+        elif word in ("--workers", "--resume"):
+            skip = word == "--workers"
+        elif word.startswith("--workers="):
+            continue
+        else:
+            argv.append(word)
+    job = Job(0, f"render ({args.output})", tuple(argv), args.output, None)
+    return run_single_job(job, args.workers, args.resume)
 
 
 def _check_flags(args: argparse.Namespace) -> None:
