@@ -21,8 +21,8 @@ from typing import Any
 
 from ..errors import InputError
 from ..fileutil import read_text_file
+from ..paths.presets import PRESETS
 
-PRESETS = ("orbit", "spiral", "through-cameras", "bullet-time")
 FILE_KEYS = ("model", "output", "path", "camera", "cameras")
 VALUE_KEYS = ("size", "fps", "seconds", "codec", "crf", "frame", "view", "backend", "mode", "device")
 FLAG_KEYS = ("play", "solid", "skip-sh", "skip-base")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from ..camera import MAX_IMAGE_SIDE, Camera
+from ..camera import Camera
 
 DEFAULT_DURATION = 1.0  # seconds of transition after a keyframe that does not say
 DEFAULT_FPS = 30.0
@@ -188,10 +188,3 @@ def _interpolate(path: CameraPath, segment: int, u: float, width: int, height: i
     far = max(math.exp((1 - u) * math.log(a.camera.far) + u * math.log(b.camera.far)), near * 1.001)
     camera = Camera(K=K, R=R, T=-R @ centre, width=int(width), height=int(height), near=near, far=far)
     return PathSample(camera, (1 - u) * a.t + u * b.t)
-
-
-def check_output_size(size: tuple[int, int]) -> tuple[int, int]:
-    width, height = size
-    if not (1 <= width <= MAX_IMAGE_SIDE and 1 <= height <= MAX_IMAGE_SIDE):
-        raise ValueError(f"output size {width}x{height} is outside 1..{MAX_IMAGE_SIDE}")
-    return width, height

@@ -2,8 +2,8 @@
 
 - ``orbit``: a full turn of the start view about the subject's up axis (its height, distance and tilt kept);
 - ``spiral``: a turn that rises and sinks by a quarter of the subject's height, always looking at its centre;
-- ``through_cameras``: through the capture cameras in angular order around the subject, back to the first;
-- ``fixed``: one camera while time plays.
+- ``through_cameras``: through the capture cameras in angular order around the subject, back to the first.
+A fixed camera while time plays needs no path: ``render --view I --frames A:B -o out.mp4``.
 Time is frozen at ``start`` (bullet time) or advances at the model's frame rate (``play``), stopping at the
 last frame. Orbits and spirals are 24 keyframes per turn, so the result is an ordinary, editable path.
 """
@@ -20,7 +20,7 @@ from ..camera import UP_AXES, Camera
 from .path import CameraPath, Keyframe
 
 KEYS_PER_TURN = 24
-PRESETS = ("orbit", "spiral", "through-cameras", "bullet-time", "fixed")
+PRESETS = ("orbit", "spiral", "through-cameras", "bullet-time")  # the names the CLI and job files take
 
 
 @dataclass(frozen=True)
@@ -91,11 +91,6 @@ def through_cameras(cameras: list[Camera], centre: np.ndarray, up: str, seconds:
     keys = tuple(Keyframe(camera, timing.at(each * k)) for k, camera in enumerate(ordered))
     first = ordered[0]
     return CameraPath(keys, fps=fps, default_duration=each, size=size or (first.width, first.height))
-
-
-def fixed(camera: Camera, seconds: float, fps: float, timing: Timing) -> CameraPath:
-    keys = (Keyframe(camera, timing.at(0.0)), Keyframe(camera, timing.at(seconds)))
-    return CameraPath(keys, fps=fps, default_duration=seconds, size=(camera.width, camera.height))
 
 
 def rig_view(cameras: list[Camera], centre: np.ndarray, up: str, size: tuple[int, int]) -> Camera:
