@@ -104,3 +104,31 @@ def test_settings_schema_round_trip():
     settings = RenderSettings().with_value("solid", True)
     assert settings.raster().radius_scale == 0.85 and settings.raster().layers == 11
     assert RenderSettings.spec("layers").flag == "--layers"
+
+
+def test_capture_camera_keeps_its_focal_ratio_at_any_size(session, tmp_path):
+    """Snapping to a 768x1024 capture camera in a 16:9 view fits it whole (pillarbox), never stretched, and
+    `render --view` at another size does the same."""
+    from k4d_viewer.cli import main
+    from PIL import Image
+
+    capture = session.info.cameras[2]
+    session.snap_to(2)
+    wide = session.camera.to_camera(1920, 1080)
+    assert wide.K[0, 0] / wide.K[1, 1] == pytest.approx(capture.K[0, 0] / capture.K[1, 1])
+    point = capture.centre + capture.R[2] * 3 + capture.R[0] * 0.2  # somewhere in front of the camera
+    own = capture.K @ (capture.R @ point + capture.T)
+    fitted = wide.K @ (wide.R @ point + wide.T)
+    scale = min(1920 / capture.width, 1080 / capture.height)
+    offset = np.array([(1920 - capture.width * scale) / 2, (1080 - capture.height * scale) / 2])
+    assert np.allclose(fitted[:2] / fitted[2], own[:2] / own[2] * scale + offset)
+    assert main(["render", "--view", "2", "--frame", "3", "--size", "480x270", "-o", str(tmp_path / "fit.png"),
+                 "--mode", "alpha"]) == 0
+    assert main(["render", "--view", "2", "--frame", "3", "-o", str(tmp_path / "own.png"), "--mode", "alpha"]) == 0
+    fit = np.asarray(Image.open(tmp_path / "fit.png"))[..., 0] > 127
+    own_image = Image.open(tmp_path / "own.png").resize((round(768 * 270 / 1024), 270), Image.BILINEAR)
+    own_mask = np.asarray(own_image)[..., 0] > 127
+    left = (480 - own_mask.shape[1]) // 2
+    inner = fit[:, left:left + own_mask.shape[1]]
+    assert not fit[:, :left - 1].any() and not fit[:, left + own_mask.shape[1] + 1:].any()  # pillarbox bars
+    assert (inner & own_mask).sum() / (inner | own_mask).sum() > 0.85  # the same silhouette, not stretched

@@ -75,6 +75,18 @@ class Camera:
         K[2, :] = self.K[2, :]
         return replace(self, K=K, width=int(width), height=int(height))
 
+    def fitted(self, width: int, height: int) -> Camera:
+        """The same view in a ``width``×``height`` image without distortion: the whole original image fits,
+        scaled uniformly and centred (letterbox or pillarbox), so pixels keep the camera's focal ratio."""
+        if (width, height) == (self.width, self.height):
+            return self
+        scale = min(width / self.width, height / self.height)
+        K = self.K.copy()
+        K[:2, :] *= scale
+        K[0, 2] += (width - self.width * scale) / 2
+        K[1, 2] += (height - self.height * scale) / 2
+        return replace(self, K=K, width=int(width), height=int(height))
+
     def to_json_dict(self) -> dict[str, Any]:
         return {
             "H": self.height, "W": self.width,

@@ -64,12 +64,13 @@ def read_opencv_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def load_rig(location: str | Path) -> list[Camera]:
+def load_rig(location: str | Path, notes: list[str] | None = None) -> list[Camera]:
     """Cameras from a folder holding ``intri.yml`` and ``extri.yml`` (or from the path of either file).
 
     Camera order follows ``names:`` in intri.yml; names with no ``K_<name>`` entry (EasyVolcap writes
     ``none`` placeholders) are skipped. Image size comes from ``H_``/``W_`` when present, otherwise from the
-    principal point (2·cx, 2·cy) as an estimate.
+    principal point (2·cx, 2·cy) as an estimate; ``notes`` (if given) receives one line for each thing guessed
+    or ignored (image sizes guessed, lens distortion not applied).
     """
     location = Path(location)
     folder = location if location.is_dir() else location.parent
@@ -81,7 +82,7 @@ def load_rig(location: str | Path) -> list[Camera]:
     names = intri.get("names")
     if not isinstance(names, list) or not all(isinstance(n, (str, int)) for n in names):
         raise InputError(intri_path, "has no 'names' list of camera names")
-    cameras = []
+    cameras, guessed, distorted = [], [], []
     for name in (str(n) for n in names):
         if f"K_{name}" not in intri:
             continue
@@ -93,6 +94,12 @@ def load_rig(location: str | Path) -> list[Camera]:
         else:
             raise InputError(extri_path, f"camera '{name}' has neither R_{name} nor Rot_{name}")
         T = _entry(extri, extri_path, f"T_{name}", (3,))
+        if f"H_{name}" not in intri or f"W_{name}" not in intri:
+            guessed.append(name)
+        for key in (f"D_{name}", f"dist_{name}"):
+            if key in intri and np.any(np.abs(np.asarray(intri[key], dtype=np.float64)) > 1e-9):
+                distorted.append(name)
+                break
         height = _scalar(intri, intri_path, f"H_{name}", default=2 * K[1, 2])
         width = _scalar(intri, intri_path, f"W_{name}", default=2 * K[0, 2])
         near = _scalar(extri, extri_path, f"n_{name}", default=DEFAULT_NEAR)
@@ -104,6 +111,12 @@ def load_rig(location: str | Path) -> list[Camera]:
         cameras.append(make_camera(K, R, T, round(width), round(height), near, far, name=name, where=extri_path))
     if not cameras:
         raise InputError(intri_path, "lists no camera with a K_<name> entry")
+    if notes is not None and guessed:
+        notes.append(f"{intri_path}: no H_/W_ image sizes for {len(guessed)} camera(s) ({guessed[0]}, ...): "
+                     "guessed as 2·cx × 2·cy")
+    if notes is not None and distorted:
+        notes.append(f"{intri_path}: lens distortion of {len(distorted)} camera(s) is not applied (renders are "
+                     "pinhole)")
     return cameras
 
 

@@ -2,7 +2,8 @@
 
 The state is an eye position plus a world-to-camera rotation (OpenCV axes), a pivot distance for orbiting,
 and either a vertical field of view or, after snapping to a capture camera, that camera's normalised
-intrinsics (so the capture view is reproduced exactly, principal point included, at any render size).
+intrinsics and image size (so the capture view is reproduced exactly, principal point included, fitted
+whole into any render size with its focal ratio kept).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class CameraState:
     near: float = 0.01
     far: float = 100.0
     source: str = field(default="", compare=False)  # name of the capture camera it was snapped to
+    source_size: tuple[int, int] = (1, 1)  # that camera's image size (with ``intrinsics``)
 
     @property
     def forward(self) -> np.ndarray:
@@ -61,7 +63,8 @@ class CameraState:
             normalised[2] = [0.0, 0.0, 1.0]
         fov = math.degrees(2 * math.atan(camera.height / 2 / camera.K[1, 1]))
         return cls(eye=camera.centre.copy(), R=camera.R.copy(), distance=distance, up=up, fov_y=fov,
-                   intrinsics=normalised, near=camera.near, far=camera.far, source=camera.name)
+                   intrinsics=normalised, near=camera.near, far=camera.far, source=camera.name,
+                   source_size=(camera.width, camera.height))
 
     @classmethod
     def framing(cls, bounds_min: np.ndarray, bounds_max: np.ndarray, up: str, aspect: float,
@@ -72,11 +75,15 @@ class CameraState:
         return cls.from_camera(camera, up, float(np.linalg.norm(camera.centre - centre)), keep_intrinsics=False)
 
     def to_camera(self, width: int, height: int) -> Camera:
-        if self.intrinsics is not None:
+        if self.intrinsics is not None:  # a capture camera: its own image, fitted whole (focal ratio kept)
+            own_w, own_h = self.source_size
             K = self.intrinsics.copy()
-            K[0, :] *= width
-            K[1, :] *= height
+            K[0, :] *= own_w
+            K[1, :] *= own_h
             K[2] = [0.0, 0.0, 1.0]
+            own = Camera(K=K, R=self.R.copy(), T=-self.R @ self.eye, width=own_w, height=own_h, near=self.near,
+                         far=self.far, name=self.source)
+            return own.fitted(width, height)
         else:
             f = 0.5 * height / math.tan(math.radians(self.fov_y) / 2)
             K = np.array([[f, 0.0, width / 2], [0.0, f, height / 2], [0.0, 0.0, 1.0]])

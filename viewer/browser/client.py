@@ -39,9 +39,13 @@ def camera_from_viser(position, wxyz, fov: float, width: int, height: int, near:
 
 
 def safely(callback):
-    """A GUI callback that logs bad client input instead of breaking the server."""
+    """A GUI callback for client input only (viser also calls callbacks when the server itself sets a widget,
+    e.g. the frame slider following playback: acting on those would race with the user's clicks), which
+    logs bad input instead of breaking the server."""
 
     def wrapped(event) -> None:
+        if getattr(event, "client", None) is None:
+            return
         try:
             callback(event)
         except Exception:  # noqa: BLE001 - a client message must never take the server down

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -62,7 +63,14 @@ def parse_frames(text: str, n_frames: int) -> list[int]:
     frames = list(range(n_frames)[slice(start, stop)])
     if not frames:
         raise InputError("--frames", f"'{text}' selects no frame (the model has frames 0..{n_frames - 1})")
+    if stop is not None and stop > n_frames:
+        warn(f"--frames {text}: the model has frames 0..{n_frames - 1}; rendering {frames[0]}..{frames[-1]}")
     return frames
+
+
+def warn(message: str) -> None:
+    """A success that needs a word: one line on stderr, the command goes on."""
+    print(f"k4d-viewer: warning: {message}", file=sys.stderr, flush=True)
 
 
 def finite_float(text: str) -> float:

@@ -27,7 +27,10 @@ def run(args: argparse.Namespace) -> int:
         if args.check:
             for index in progress(range(model.info.n_frames), "checking frames", model.info.n_frames):
                 model.read_frame(index)
-        print(json.dumps(info_dict(model.info), indent=2) if args.json else format_info(model.info))
+        data = info_dict(model.info)
+        if args.check:
+            data["check"] = {"frames_read": model.info.n_frames, "valid": True}
+        print(json.dumps(data, indent=2) if args.json else format_info(model.info))
         if args.check and not args.json:
             print(f"check      all {model.info.n_frames} frames read and valid")
     finally:

@@ -15,7 +15,7 @@ from ..render.pipeline import render_frame
 from ..settings import add_arguments as add_settings_arguments
 from ..settings import from_args as settings_from_args
 from ..video import CODECS, is_video
-from .common import add_model_argument, finite_float, load_model, parse_size
+from .common import add_model_argument, finite_float, load_model, parse_size, warn
 from .render_output import OUTPUT_KINDS, make_sink, render_samples
 from .render_plan import ORBIT_SECONDS, SECONDS_PER_CAPTURE_CAMERA, RenderPlan, make_plan, uses_path
 
@@ -106,10 +106,18 @@ def run(args: argparse.Namespace) -> int:
         sink = make_sink(args.output, plan.frame_numbers(), size, plan.fps, args.codec, args.crf, args.rgba,
                          args.resume)
 
+        empty: list[int] = []
+
         def render(frame, sample):
-            return render_frame(frame, info.colour, sample.camera, rasterizer, colour, raster)
+            result = render_frame(frame, info.colour, sample.camera, rasterizer, colour, raster)
+            if not bool((result.alpha > 0).any()):
+                empty.append(sample.frame)
+            return result
 
         print(render_samples(plan.samples, model, device, render, sink, settings.mode, args.rgba))
+        if empty:
+            warn(f"{len(empty)} of {len(plan.samples)} image(s) show none of the model (only background): the "
+                 "camera faces away or the model is outside its near/far range")
     finally:
         model.close()
     return 0

@@ -16,7 +16,7 @@ from ..paths import presets
 from ..paths.path import CameraPath, PathSample, rescale
 from ..paths.pathfile import MAX_PATH_FRAMES, load_path
 from ..rig import load_rig
-from .common import parse_frames
+from .common import parse_frames, warn
 
 DEFAULT_SIZE = (1920, 1080)
 ORBIT_SECONDS = 8.0           # one turn
@@ -55,6 +55,8 @@ def make_plan(args: argparse.Namespace, model: Model) -> RenderPlan:
         fps = path.fps
         _check_length(path, fps, "--seconds")
         return RenderPlan(path.sample(args.size), fps, path)
+    if args.cameras is not None and args.view is None:
+        warn("--cameras is used with --view and the path presets; here it changes nothing")
     frames = parse_frames(args.frames, info.n_frames) if args.frames is not None else [args.frame]
     camera = _camera(args, model, model.read_frame(frames[0]))
     fps = args.fps or info.fps
@@ -120,7 +122,13 @@ def _up(args: argparse.Namespace, model: Model) -> str:
 
 
 def _rig(args: argparse.Namespace, model: Model) -> list[Camera]:
-    return load_rig(args.cameras) if args.cameras is not None else list(model.info.cameras)
+    if args.cameras is None:
+        return list(model.info.cameras)
+    notes: list[str] = []
+    cameras = load_rig(args.cameras, notes)
+    for note in notes:
+        warn(note)
+    return cameras
 
 
 def _camera(args: argparse.Namespace, model: Model, frame) -> Camera:
@@ -138,5 +146,7 @@ def _camera(args: argparse.Namespace, model: Model, frame) -> Camera:
         lo, hi, toward = info.framing(frame)
         camera = default_camera(lo, hi, _up(args, model), *(args.size or DEFAULT_SIZE), toward=toward)
     if args.size and (args.camera is not None or args.view is not None):
-        return camera.resized(*args.size) if not uses_path(args) else rescale(camera, *args.size)
+        # a camera keeps its focal ratio at another size: fitted whole (letterbox/pillarbox) for frames,
+        # the vertical field of view kept for paths
+        return camera.fitted(*args.size) if not uses_path(args) else rescale(camera, *args.size)
     return camera

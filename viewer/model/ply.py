@@ -294,6 +294,10 @@ class PlySequenceModel:
         if not has_colour:
             notes.append("no vertex colours: drawn in grey")
         first_m = first * self.scale
+        extent = float(np.max(first_m.max(0) - first_m.min(0)))
+        if units != "voxel" and not 0.1 <= extent <= 20:
+            notes.append(f"warning: the subject is {extent:.3g} m across in {units}; a captured person is 0.3-5 m: "
+                         "check --units")
         notes.append(f"point radius: {radius_scale:g} × mean spacing to the {NEIGHBOURS} nearest neighbours")
         self.info = ModelInfo(
             path=paths[0].parent if len(paths) > 1 else paths[0], kind=f"PLY sequence ({headers[0].format})",
