@@ -132,3 +132,19 @@ def test_capture_camera_keeps_its_focal_ratio_at_any_size(session, tmp_path):
     inner = fit[:, left:left + own_mask.shape[1]]
     assert not fit[:, :left - 1].any() and not fit[:, left + own_mask.shape[1] + 1:].any()  # pillarbox bars
     assert (inner & own_mask).sum() / (inner | own_mask).sum() > 0.85  # the same silhouette, not stretched
+
+
+def test_every_frame_playback_never_skips(session):
+    session.timeline.every_frame = True
+    session.toggle_play()
+    shown = []
+    for _ in range(60):
+        session.update(0.5, SIZE)  # a slow backend: half a second per drawn frame (10 frames at 20 fps)
+        shown.append(session.frame_index)
+        __import__("time").sleep(0.01)  # the frame loads in the background meanwhile
+    steps = {(b - a) % 50 for a, b in zip(shown, shown[1:])}
+    assert 1 in steps and steps <= {0, 1}  # every frame in turn (wrapping at the end), none skipped
+    session.timeline.every_frame = False
+    before = session.timeline.frame
+    session.update(0.5, SIZE)
+    assert (session.timeline.frame - before) % 50 == 10  # real time: skips what it cannot draw

@@ -82,3 +82,15 @@ def test_headless_viewer_torch_backend_and_resize(app):
     app.window.resize(640, 360)
     app.frame()
     assert app.read_window().shape == (360, 640, 3)
+
+
+def test_status_bar_keeps_the_latest_message_and_images_per_second(app):
+    app.session.notify("a message at the bottom", "warning")
+    for _ in range(3):
+        app.frame()
+    bar = app.read_window()[-24:, :]
+    assert bar.max() > 150  # the status bar's text is drawn along the bottom, over the render
+    assert app.stats.images_per_second(__import__("time").monotonic()) > 0
+    disabled = [name for name in ("n_srcs", "sh_degree") if not __import__(
+        "k4d_viewer.app.ui", fromlist=["_applies"])._applies(name, app.info)]
+    assert disabled == []  # the demo is image-based with an SH residual: every control applies

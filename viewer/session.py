@@ -182,7 +182,8 @@ class ViewerSession:
         if sample is not None:
             self.camera = CameraState.from_camera(sample.camera, self.info.up, self.camera.distance)
             self.timeline.seek(min(max(sample.frame, 0), self.info.n_frames - 1))
-        self.timeline.advance(dt)
+        if not (self.timeline.every_frame and self.frame_index != self.timeline.frame):
+            self.timeline.advance(min(dt, 1.0 / self.timeline.rate) if self.timeline.every_frame else dt)
         wanted = self.timeline.frame
         if wanted != self.frame_index:
             n = self.info.n_frames
@@ -223,6 +224,7 @@ class ViewerSession:
             return self.image, False
         self.stats.raster_ms = (time.perf_counter() - start) * 1000
         self.stats.points, self.stats.layers_drawn = image.points, image.layers
+        self.stats.add_image(time.monotonic())
         self.image, self.last_camera, self._render_key = image, camera, key
         return image, True
 

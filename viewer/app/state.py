@@ -41,9 +41,18 @@ class FrameStats:
     layers_drawn: int = 0
     gpu_bytes: int = 0
     history: deque = field(default_factory=lambda: deque(maxlen=240))
+    image_times: deque = field(default_factory=lambda: deque(maxlen=120))  # when new images were rendered
 
     def add_frame(self, frame_ms: float) -> None:
         self.history.append(frame_ms)
+
+    def add_image(self, when: float) -> None:
+        self.image_times.append(when)
+
+    def images_per_second(self, now: float) -> float:
+        """New images drawn per second over the last two seconds (what playback really shows)."""
+        recent = [t for t in self.image_times if now - t <= 2.0]
+        return len(recent) / 2.0
 
     @property
     def fps(self) -> float:

@@ -14,6 +14,7 @@ class Timeline:
     frame: int = 0
     playing: bool = False
     loop: bool = True
+    every_frame: bool = False   # playback waits for each frame to be drawn (slow backends) instead of keeping time
     _clock: float = 0.0
 
     def seek(self, index: int) -> None:

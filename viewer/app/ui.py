@@ -44,10 +44,42 @@ class UIView:
     show_panel: bool = True
     camera_path: list[str] = field(default_factory=lambda: [""])
     path_editor: PathEditor | None = None
+    show_log: bool = False
+
+
+def draw_status_bar(view: UIView) -> None:
+    """The latest message, always visible along the bottom of the window; click it for the message log."""
+    viewport = imgui.get_main_viewport()
+    height = imgui.get_frame_height() + 6
+    imgui.set_next_window_pos(imgui.ImVec2(viewport.work_pos.x, viewport.work_pos.y + viewport.work_size.y - height))
+    imgui.set_next_window_size(imgui.ImVec2(viewport.work_size.x, height))
+    flags = (imgui.WindowFlags_.no_decoration | imgui.WindowFlags_.no_move | imgui.WindowFlags_.no_saved_settings
+             | imgui.WindowFlags_.no_focus_on_appearing)
+    imgui.begin("##status", None, flags)
+    session = view.session
+    latest = session.notifications[-1] if session is not None and session.notifications else None
+    colour = {"error": imgui.ImVec4(1, 0.45, 0.4, 1), "warning": imgui.ImVec4(1, 0.8, 0.4, 1)}.get(
+        latest.level if latest else "", imgui.ImVec4(0.85, 0.85, 0.85, 1))
+    imgui.push_style_color(imgui.Col_.text, colour)
+    if imgui.selectable(f"{latest.text if latest else 'ready'}##latest", False)[0]:
+        view.show_log = not view.show_log
+    imgui.pop_style_color()
+    if latest is not None and imgui.is_item_hovered():
+        imgui.set_tooltip(f"{latest.text}\n(click for all messages)")
+    imgui.end()
+    if view.show_log and session is not None:
+        imgui.set_next_window_size(imgui.ImVec2(560, 240), imgui.Cond_.first_use_ever)
+        opened, keep = imgui.begin("Messages", True)
+        if opened:
+            for note in reversed(session.notifications):
+                imgui.text_wrapped(f"[{note.level}] {note.text}")
+        imgui.end()
+        view.show_log = keep
 
 
 def draw_panels(view: UIView) -> list[Command]:
     commands: list[Command] = []
+    draw_status_bar(view)
     if not view.show_panel:
         return _help() if view.show_help else commands
     viewport = imgui.get_main_viewport()
@@ -57,8 +89,6 @@ def draw_panels(view: UIView) -> list[Command]:
     imgui.begin("k4d-viewer")
     imgui.text(view.info.path.name)
     imgui.text_disabled(f"{view.info.kind} | {view.info.colour.value} | {view.info.n_frames} frames")
-    if view.status:
-        imgui.text_wrapped(view.status)
     if imgui.collapsing_header("Timeline", imgui.TreeNodeFlags_.default_open):
         commands += _timeline(view)
     if imgui.collapsing_header("Camera", imgui.TreeNodeFlags_.default_open):
@@ -101,6 +131,11 @@ def _timeline(view: UIView) -> list[Command]:
         commands.append(Command("step", 1))
     imgui.same_line()
     _, timeline.loop = imgui.checkbox("Loop", timeline.loop)
+    imgui.same_line()
+    _, timeline.every_frame = imgui.checkbox("Every frame", timeline.every_frame)
+    if imgui.is_item_hovered():
+        imgui.set_tooltip("on: playback waits until each frame is drawn; off: it keeps real time and skips frames "
+                          "a slow backend cannot draw")
     imgui.set_next_item_width(120)
     changed, rate = imgui.drag_float("Rate (fps)", timeline.rate, 0.5, 0.5, 240.0, "%.1f")
     if changed:
@@ -177,6 +212,9 @@ def _quality(view: UIView) -> list[Command]:
         name, spec = item.name, item.metadata["spec"]
         value = getattr(settings, name)
         label = WIDGET_LABELS.get(name, name.replace("_", " ").capitalize())
+        applies = _applies(name, view.info)
+        if not applies:
+            imgui.begin_disabled()
         if spec.choices is not None:
             changed, index = imgui.combo(label, spec.choices.index(value), list(spec.choices))
             value = spec.choices[index]
@@ -195,9 +233,11 @@ def _quality(view: UIView) -> list[Command]:
             flags = imgui.SliderFlags_.logarithmic if spec.log else 0
             high = min(spec.high, 4.0) if name != "alpha_threshold" else 0.5
             changed, value = imgui.slider_float(label, float(current), float(spec.low), high, "%.4g", flags)
-        if imgui.is_item_hovered():
-            imgui.set_tooltip(f"{spec.help} ({spec.flag})")
-        if changed:
+        if imgui.is_item_hovered(imgui.HoveredFlags_.allow_when_disabled):
+            imgui.set_tooltip(f"{spec.help} ({spec.flag})" + ("" if applies else " - not used by this model"))
+        if not applies:
+            imgui.end_disabled()
+        if changed and applies:
             session.set_setting(name, value)
     changed, options.vsync = imgui.checkbox("V-sync", options.vsync)
     if changed:
@@ -205,8 +245,23 @@ def _quality(view: UIView) -> list[Command]:
     return commands
 
 
+def _applies(name: str, info: ModelInfo) -> bool:
+    """Whether a setting changes anything for this model (n_srcs needs image-based colour, SH settings an SH
+    residual): the others are shown disabled, not silently ignored."""
+    from ..model.frame import ColourModel
+
+    if name == "n_srcs":
+        return info.colour is ColourModel.IBR
+    if name in ("sh_degree", "sh_limit", "skip_sh", "skip_base"):
+        return info.sh_degree >= 0 and info.colour in (ColourModel.IBR, ColourModel.SH)
+    return True
+
+
 def _stats(stats: FrameStats, backend: str) -> None:
-    imgui.text(f"{stats.fps:6.1f} FPS   {stats.points:,} points   {stats.layers_drawn} layers drawn")
+    import time
+
+    imgui.text(f"{stats.images_per_second(time.monotonic()):5.1f} images/s  (UI {stats.fps:.0f} fps)   "
+               f"{stats.points:,} points   {stats.layers_drawn} layers")
     imgui.text(f"load {stats.load_ms:5.1f}  colour {stats.colour_ms:5.1f}  raster {stats.raster_ms:5.1f}  "
                f"display {stats.display_ms:5.1f} ms")
     imgui.text(f"GPU memory (renderer) {stats.gpu_bytes / 2 ** 20:,.1f} MiB   backend {backend}")
