@@ -79,13 +79,17 @@ def draw_status_bar(view: UIView) -> None:
 
 def draw_panels(view: UIView) -> list[Command]:
     commands: list[Command] = []
-    draw_status_bar(view)
     if not view.show_panel:
-        return _help() if view.show_help else commands
+        commands = _help() if view.show_help else commands
+        draw_status_bar(view)
+        return commands
     viewport = imgui.get_main_viewport()
     imgui.set_next_window_pos(imgui.ImVec2(viewport.work_pos.x + 8, viewport.work_pos.y + 8),
                               imgui.Cond_.first_use_ever)
     imgui.set_next_window_size(imgui.ImVec2(PANEL_WIDTH, 0), imgui.Cond_.first_use_ever)
+    bar = imgui.get_frame_height() + 6
+    imgui.set_next_window_size_constraints(imgui.ImVec2(200, 100),
+                                           imgui.ImVec2(viewport.work_size.x, viewport.work_size.y - bar - 16))
     imgui.begin("k4d-viewer")
     imgui.text(view.info.path.name)
     imgui.text_disabled(f"{view.info.kind} | {view.info.colour.value} | {view.info.n_frames} frames")
@@ -109,6 +113,7 @@ def draw_panels(view: UIView) -> list[Command]:
     imgui.end()
     if view.show_help:
         commands += _help()
+    draw_status_bar(view)
     return commands
 
 
