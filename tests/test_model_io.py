@@ -115,6 +115,7 @@ def test_weights_file_is_recognised_and_shown_as_bare_points(tmp_path, capsys):
 
 @pytest.mark.parametrize("compressed", [True, False])
 def test_opening_a_runtime_file_reads_no_frame_data(tmp_path, monkeypatch, compressed):
+    monkeypatch.setattr("k4d_viewer.model.frame.COMPRESSED_NOTE_BYTES", 1)  # these frames count as large
     path = write_runtime_npz(tmp_path / "rt.npz", {s: random_frame(100, seed=s) for s in range(5)},
                              compressed=compressed)
     reads = []
@@ -125,3 +126,10 @@ def test_opening_a_runtime_file_reads_no_frame_data(tmp_path, monkeypatch, compr
     assert any("decompression" in note for note in model.info.notes) == compressed
     model.read_frame(4)
     assert reads and all(key.endswith(".4") for key in reads)
+
+
+def test_small_compressed_models_open_without_a_warning():
+    from k4d_viewer.assets import DEMO_MODEL
+
+    model = open_model(DEMO_MODEL)  # compressed, but frames of a few hundred kB decompress faster than they play
+    assert model.info.compressed and not any("decompression" in note for note in model.info.notes)

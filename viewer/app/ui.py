@@ -178,9 +178,10 @@ def _camera(view: UIView) -> list[Command]:
     if imgui.button("Paste (Ctrl+V)"):
         commands.append(Command("paste_camera"))
     imgui.set_next_item_width(PANEL_WIDTH - 110)
-    _, view.camera_path[0] = imgui.input_text("##campath", view.camera_path[0])
+    entered, view.camera_path[0] = imgui.input_text("##campath", view.camera_path[0],
+                                                    imgui.InputTextFlags_.enter_returns_true)
     imgui.same_line()
-    if imgui.button("Load JSON"):
+    if imgui.button("Load JSON") or entered:  # Enter in the field loads too
         commands.append(Command("load_camera", view.camera_path[0]))
     if view.cameras:
         labels = [f"{i}: {c.name or 'camera'} ({c.width}x{c.height})" for i, c in enumerate(view.cameras)]
@@ -280,8 +281,9 @@ def _cache(cache) -> None:
     """Host and GPU cache use against their budgets; the budgets can be changed here."""
     gib = float(1 << 30)
     stats = cache.stats
-    imgui.text(f"host  {stats.host_bytes / gib:6.2f} / {cache.host_budget / gib:.2f} GiB   "
-               f"GPU {stats.device_bytes / gib:6.2f} / {cache.device_budget / gib:.2f} GiB")
+    gpu = f"   GPU {stats.device_bytes / gib:6.2f} / {cache.device_budget / gib:.2f} GiB" if cache.on_gpu else \
+        "   (frames stay in host memory: no CUDA device)"
+    imgui.text(f"host  {stats.host_bytes / gib:6.2f} / {cache.host_budget / gib:.2f} GiB{gpu}")
     if stats.disk_seconds > 0:
         imgui.text(f"disk reads {stats.disk_reads}, {stats.disk_bytes / stats.disk_seconds / 2 ** 20:,.0f} MiB/s")
     changed, host = imgui.drag_float("Host budget (GiB)", cache.host_budget / gib, 0.1, 0.1, 1024.0, "%.1f")
@@ -298,10 +300,10 @@ def _help() -> list[Command]:
     viewport = imgui.get_main_viewport()
     imgui.set_next_window_pos(imgui.ImVec2(viewport.work_pos.x + viewport.work_size.x - 8, viewport.work_pos.y + 8),
                               imgui.Cond_.first_use_ever, imgui.ImVec2(1.0, 0.0))
-    imgui.set_next_window_size(imgui.ImVec2(560, 0), imgui.Cond_.first_use_ever)
+    imgui.set_next_window_size(imgui.ImVec2(0, 0), imgui.Cond_.always)  # fit the table: no column cut off
     opened, keep = imgui.begin("Help: shortcuts", True)
     if opened:
-        if imgui.begin_table("shortcuts", 2, imgui.TableFlags_.row_bg):
+        if imgui.begin_table("shortcuts", 2, imgui.TableFlags_.row_bg | imgui.TableFlags_.sizing_fixed_fit):
             for key, what in SHORTCUTS:
                 imgui.table_next_row()
                 imgui.table_next_column()

@@ -27,7 +27,7 @@ import torch
 from ..camera import Camera, make_camera, parse_up
 from ..errors import InputError
 from ..fileutil import atomic_output
-from .frame import ColourModel, Frame, ModelInfo
+from .frame import ColourModel, Frame, ModelInfo, compressed_note
 from .npz import NpzArchive
 from .validate import COLOURS, FLOATS, check_header, check_values, sh_degree_of
 
@@ -77,9 +77,7 @@ class CanonicalModel:
             bounds=None if bounds is None else (np.array(bounds[0]), np.array(bounds[1])),
             cameras=self._read_cameras(), compressed=archive.is_compressed(),
         )
-        if self.info.compressed:
-            self.info.notes.append("compressed arrays: playback is limited by decompression; 'k4d-viewer convert "
-                                   "MODEL -o stream.npz' writes an uncompressed, streaming-friendly copy")
+        compressed_note(self.info)
 
     def _frame_keys(self, index: int) -> list[str]:
         names = POINT_KEYS + COLOUR_KEYS[self._colour] + OPTIONAL_KEYS.get(self._colour, ())

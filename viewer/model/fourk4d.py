@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ..errors import InputError
-from .frame import ColourModel, Frame, ModelInfo
+from .frame import ColourModel, Frame, ModelInfo, compressed_note
 from .npz import NpzArchive
 from .validate import check_header, check_values, sh_degree_of
 
@@ -133,9 +133,7 @@ class FourK4DModel:
             bytes_per_frame=sizes, frame_labels=list(self._slots), n_views=shared.get("S", 0),
             sh_degree=shared.get("degree", -1), up="+z", compressed=self.archive.is_compressed(),
         )
-        if self.info.compressed:
-            self.info.notes.append("compressed arrays: playback is limited by decompression; 'k4d-viewer convert "
-                                   "MODEL -o stream.npz' writes an uncompressed, streaming-friendly copy")
+        compressed_note(self.info)
 
     def _fields(self) -> list[str]:
         if self._weights:

@@ -98,6 +98,16 @@ class ModelInfo:
         return np.asarray(lo), np.asarray(hi), toward
 
 
+COMPRESSED_NOTE_BYTES = 16 << 20  # frames this large decompress slower than playback needs
+
+
+def compressed_note(info: ModelInfo) -> None:
+    """Add the note that a compressed model plays slowly, where its frames are large enough for it to be so."""
+    if info.compressed and max(info.bytes_per_frame, default=0) > COMPRESSED_NOTE_BYTES:
+        info.notes.append("compressed arrays: playback is limited by decompression; 'k4d-viewer convert MODEL -o "
+                          "stream.npz' writes an uncompressed, streaming-friendly copy")
+
+
 class Model(Protocol):
     """A lazily read sequence of frames."""
 
