@@ -94,3 +94,16 @@ def test_status_bar_keeps_the_latest_message_and_images_per_second(app):
     disabled = [name for name in ("n_srcs", "sh_degree") if not __import__(
         "k4d_viewer.app.ui", fromlist=["_applies"])._applies(name, app.info)]
     assert disabled == []  # the demo is image-based with an SH residual: every control applies
+
+
+def test_axes_grid_and_box_are_drawn_over_the_view(app):
+    for _ in range(3):
+        app.frame()
+    plain = app.read_window().astype(int)
+    app.render_options.show_axes = app.render_options.show_grid = app.render_options.show_box = True
+    app.frame()
+    aids = app.read_window().astype(int)
+    assert (np.abs(aids - plain).max(-1) > 40).sum() > 500  # lines appeared over the view
+    app.render_options.show_axes = app.render_options.show_grid = app.render_options.show_box = False
+    app.frame()
+    assert np.abs(app.read_window().astype(int) - plain).max(-1).mean() < 1  # and are gone again

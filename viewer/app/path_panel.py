@@ -7,6 +7,7 @@ from imgui_bundle import imgui
 
 from ..camera import Camera
 from .controls import Command
+from .overlay import Projector
 from .path_editor import PathEditor
 
 PATH_COLOUR, KEY_COLOUR, SELECTED_COLOUR, CAPTURE_COLOUR = 0xFF40C0FF, 0xFF40FFFF, 0xFF4040FF, 0xFFB0B0B0
@@ -115,43 +116,19 @@ def _files(editor: PathEditor) -> list[Command]:
 
 def draw_overlay(editor: PathEditor, camera: Camera, captures: list[Camera], size_hint: float) -> None:
     """The path as a curve with small frusta at its keyframes, and the capture cameras, over the render."""
-    io = imgui.get_io()
-    draw = imgui.get_background_draw_list()
-    scale = np.array([io.display_size.x / camera.width, io.display_size.y / camera.height])
-
-    def to_screen(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        cam = points @ camera.R.T + camera.T
-        visible = cam[:, 2] > camera.near
-        uv = (cam @ camera.K.T)[:, :2] / np.where(visible, cam[:, 2], 1.0)[:, None]
-        return uv * scale, visible
-
-    def polyline(points: np.ndarray, colour: int, thickness: float = 1.5) -> None:
-        screen, visible = to_screen(points)
-        for a in range(len(points) - 1):
-            if visible[a] and visible[a + 1]:
-                draw.add_line(imgui.ImVec2(*screen[a]), imgui.ImVec2(*screen[a + 1]), colour, thickness)
-
-    def frustum(view: Camera, colour: int) -> None:
-        depth = size_hint
-        corners = np.array([[0, 0], [view.width, 0], [view.width, view.height], [0, view.height]], float)
-        rays = np.linalg.solve(view.K, np.c_[corners, np.ones(4)].T).T * depth
-        world = (rays - view.T) @ view.R  # camera to world: R^T (x - T)
-        apex = view.centre
-        for corner in world:
-            polyline(np.stack([apex, corner]), colour)
-        polyline(np.vstack([world, world[:1]]), colour)
-
+    projector = Projector(camera)
     if editor.show_capture_cameras:
         for capture in captures:
-            frustum(capture, CAPTURE_COLOUR)
+            projector.frustum(capture, size_hint, CAPTURE_COLOUR)
     if not editor.show_path or not editor.keyframes:
         return
     path = editor.path((camera.width, camera.height))
     if len(editor.keyframes) > 1 and path.seconds > 0:
         times = np.linspace(0, path.seconds, 200)
-        polyline(np.stack([path.at(t, camera.width, camera.height).camera.centre for t in times]), PATH_COLOUR, 2.0)
+        projector.polyline(np.stack([path.at(t, camera.width, camera.height).camera.centre for t in times]),
+                           PATH_COLOUR, 2.0)
     for index, key in enumerate(editor.keyframes):
-        frustum(key.camera, SELECTED_COLOUR if index == editor.selected else KEY_COLOUR)
+        projector.frustum(key.camera, size_hint, SELECTED_COLOUR if index == editor.selected else KEY_COLOUR)
 
 
 def draw_key_markers(editor: PathEditor | None, n_frames: int, origin, width: float) -> None:

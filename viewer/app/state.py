@@ -20,6 +20,9 @@ class RenderOptions:
     resolution: str = "window"      # a RESOLUTION_PRESETS key
     render_scale: float = 1.0       # with resolution 'window': render size = window size × scale
     vsync: bool = True
+    show_axes: bool = False         # world axes at the origin
+    show_grid: bool = False         # a floor grid under the model
+    show_box: bool = False          # the model's bounding box
 
     def render_size(self, window_size: tuple[int, int]) -> tuple[int, int]:
         preset = RESOLUTION_PRESETS[self.resolution]

@@ -172,6 +172,12 @@ def _camera(view: UIView) -> list[Command]:
     changed, fly = imgui.checkbox("Fly mode (F)", view.fly_mode)
     if changed:
         commands.append(Command("fly_mode"))
+    options = view.options
+    _, options.show_axes = imgui.checkbox("Axes", options.show_axes)
+    imgui.same_line()
+    _, options.show_grid = imgui.checkbox("Floor grid", options.show_grid)
+    imgui.same_line()
+    _, options.show_box = imgui.checkbox("Bounding box", options.show_box)
     if imgui.button("Copy (Ctrl+C)"):
         commands.append(Command("copy_camera"))
     imgui.same_line()

@@ -18,6 +18,7 @@ from .camera_control import CameraState
 from .controls import Command, InputController
 from .display import Display, DisplayImage
 from .headless_window import HeadlessWindow
+from .overlay import draw_aids
 from .path_actions import PATH_COMMANDS
 from .path_actions import handle as handle_path_command
 from .path_panel import draw_overlay
@@ -174,6 +175,9 @@ class ViewerApp:
         session = self.session
         draw_overlay(session.path_editor, session.last_camera, self.info.cameras,
                      0.05 * float(np.linalg.norm(np.asarray(session.bounds[1]) - np.asarray(session.bounds[0]))))
+        options = self.render_options
+        draw_aids(session.last_camera, session.bounds, self.info.up, options.show_axes, options.show_grid,
+                  options.show_box)
         if session.frame_index != self._title_frame:
             self._title_frame = session.frame_index
             self.window.set_title(self._title(session.frame_index))

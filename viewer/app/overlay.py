@@ -1,0 +1,77 @@
+"""Lines drawn over the 3D view with ImGui (the render stays untouched): world points projected with the
+render's camera into the window, where the render is shown letterboxed."""
+
+from __future__ import annotations
+
+import numpy as np
+from imgui_bundle import imgui
+
+from ..camera import UP_AXES, Camera
+
+AXIS_COLOURS = (0xFF4040E0, 0xFF40D040, 0xFFE06040)  # x red, y green, z blue (ImGui colours are ABGR)
+GRID_COLOUR, BOX_COLOUR = 0x60A0A0A0, 0xC000C0FF
+
+
+class Projector:
+    def __init__(self, camera: Camera) -> None:
+        io = imgui.get_io()
+        self.camera, self.draw = camera, imgui.get_background_draw_list()
+        window = np.array([io.display_size.x, io.display_size.y])
+        scale = min(window[0] / camera.width, window[1] / camera.height)  # the display letterboxes the render
+        self.scale, self.offset = scale, (window - scale * np.array([camera.width, camera.height])) / 2
+
+    def to_screen(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        camera = self.camera
+        cam = points @ camera.R.T + camera.T
+        visible = cam[:, 2] > camera.near
+        uv = (cam @ camera.K.T)[:, :2] / np.where(visible, cam[:, 2], 1.0)[:, None]
+        return uv * self.scale + self.offset, visible
+
+    def polyline(self, points: np.ndarray, colour: int, thickness: float = 1.5) -> None:
+        screen, visible = self.to_screen(np.asarray(points, np.float64))
+        for a in range(len(screen) - 1):
+            if visible[a] and visible[a + 1]:
+                self.draw.add_line(imgui.ImVec2(*screen[a]), imgui.ImVec2(*screen[a + 1]), colour, thickness)
+
+    def frustum(self, view: Camera, depth: float, colour: int) -> None:
+        corners = np.array([[0, 0], [view.width, 0], [view.width, view.height], [0, view.height]], float)
+        rays = np.linalg.solve(view.K, np.c_[corners, np.ones(4)].T).T * depth
+        world = (rays - view.T) @ view.R  # camera to world: R^T (x - T)
+        for corner in world:
+            self.polyline(np.stack([view.centre, corner]), colour)
+        self.polyline(np.vstack([world, world[:1]]), colour)
+
+
+def draw_aids(camera: Camera, bounds: tuple[np.ndarray, np.ndarray], up: str, axes: bool, grid: bool,
+              box: bool) -> None:
+    """World axes at the origin, a floor grid under the model and its bounding box."""
+    if not (axes or grid or box):
+        return
+    projector = Projector(camera)
+    lo, hi = (np.asarray(b, np.float64) for b in bounds)
+    size = float(np.max(hi - lo))
+    if axes:
+        for axis, colour in enumerate(AXIS_COLOURS):
+            end = np.zeros(3)
+            end[axis] = 0.3 * size
+            projector.polyline(np.stack([np.zeros(3), end]), colour, 2.0)
+    if box:
+        corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+        for a, b in ((0, 1), (0, 2), (0, 4), (1, 3), (1, 5), (2, 3), (2, 6), (3, 7), (4, 5), (4, 6), (5, 7), (6, 7)):
+            projector.polyline(corners[[a, b]], BOX_COLOUR)
+    if grid:
+        up_vec = np.array(UP_AXES[up])
+        axis = int(np.argmax(np.abs(up_vec)))
+        floor = lo[axis] if up_vec[axis] > 0 else hi[axis]
+        u, v = [i for i in range(3) if i != axis]
+        centre = (lo + hi) / 2
+        half = 1.5 * size
+        step = 10 ** np.floor(np.log10(max(size, 1e-6) / 2))
+        ticks = np.arange(-half, half + step / 2, step)
+        for t in ticks:
+            for first, second in ((u, v), (v, u)):
+                a, b = np.zeros(3), np.zeros(3)
+                a[axis] = b[axis] = floor
+                a[first] = b[first] = centre[first] + t
+                a[second], b[second] = centre[second] - half, centre[second] + half
+                projector.polyline(np.linspace(a, b, 16), GRID_COLOUR, 1.0)
