@@ -308,3 +308,48 @@ def path_file_case(rng: random.Random, cid: str) -> Case:
     output = rng.choice(["out.mp4", "out.png"])
     return Case(cid, f"path-{what}", ["render", BASE_MODEL, "--path", "p.json", "-o", output, "--device", "cpu"],
                 "error", output, files={"p.json": raw})
+
+
+def job_file_case(rng: random.Random, cid: str) -> Case:
+    """Batch job files (TOML) with one thing wrong: all must stop before any work with one line."""
+    good = 'model = "../base.npz"\noutput = "out.mp4"\npreset = "orbit"\nsize = "24x16"\nseconds = 1\n'
+    what = rng.choice(["no-jobs", "bad-toml", "unknown-key", "bad-preset", "both", "neither", "missing-model",
+                       "bad-size", "bad-setting", "nan", "frames", "non-utf8", "nested", "duplicate-output",
+                       "bad-codec", "huge-fps", "no-output"])
+    text = f"[[job]]\n{good}"
+    if what == "no-jobs":
+        text = 'title = "x"\n'
+    elif what == "bad-toml":
+        text = "[[job]\n" + good
+    elif what == "unknown-key":
+        text += "colour = 3\n"
+    elif what == "bad-preset":
+        text = text.replace('"orbit"', '"twirl"')
+    elif what == "both":
+        text += 'path = "p.json"\n'
+    elif what == "neither":
+        text = text.replace('preset = "orbit"\n', "")
+    elif what == "missing-model":
+        text = text.replace("../base.npz", "nope.npz")
+    elif what == "bad-size":
+        text = text.replace('"24x16"', rng.choice(['"0x0"', '"abc"', "24", '"99999x2"']))
+    elif what == "bad-setting":
+        text += rng.choice(["layers = 99\n", "radius-scale = -1\n", 'bg = "2,0,0"\n', "sh-degree = 9\n"])
+    elif what == "nan":
+        text = text.replace("seconds = 1", rng.choice(["seconds = nan", "seconds = inf", "seconds = -1"]))
+    elif what == "frames":
+        text += rng.choice(['frames = "5:2"\n', 'frames = "x"\n', "frames = 3\n", 'frames = "900:1000"\n'])
+    elif what == "non-utf8":
+        text = text.replace("orbit", "orb\udcfft")
+    elif what == "nested":
+        text += "x = " + "[" * 100000 + "]" * 100000 + "\n"
+    elif what == "duplicate-output":
+        text += f"[[job]]\n{good}"
+    elif what == "bad-codec":
+        text += rng.choice(['codec = "divx"\n', 'codec = "h264"\n']).replace("h264", "vp8")
+    elif what == "huge-fps":
+        text += "fps = 1000\n".replace("seconds = 1", "") + "play = 3\n"
+    else:
+        text = text.replace('output = "out.mp4"\n', "")
+    data = text.encode("utf-8", errors="surrogateescape")
+    return Case(cid, f"job-{what}", ["batch", "jobs.toml", "--no-ray"], "error", "out.mp4", files={"jobs.toml": data})

@@ -24,6 +24,7 @@ FAMILIES = [  # (weight, generator)
     (3, families2.flag_case),
     (1, families2.special_file_case),
     (2, families2.path_file_case),
+    (1, families2.job_file_case),
 ]
 
 
