@@ -73,6 +73,33 @@ def check_output_folder(path: str | Path) -> None:
         raise InputError(parent, "output folder is not writable")
 
 
+class PendingFile:
+    """A temporary file beside ``path`` for an output written over time (a video, a zip): ``commit`` renames it
+    into place with the usual permissions, ``abort`` deletes it. OS errors become InputError naming ``path``."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=self.path.name[:200] + ".", suffix=".part", dir=self.path.parent)
+        except OSError as exc:
+            raise InputError(self.path, f"cannot write: {exc.strerror or exc}") from None
+        os.close(fd)
+        self.tmp = Path(tmp)
+
+    def commit(self) -> None:
+        try:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(self.tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
+            os.replace(self.tmp, self.path)
+        except OSError as exc:
+            self.abort()
+            raise InputError(self.path, f"cannot write: {exc.strerror or exc}") from None
+
+    def abort(self) -> None:
+        self.tmp.unlink(missing_ok=True)
+
+
 @contextmanager
 def atomic_output(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it to ``path``, on failure delete it.
@@ -80,22 +107,13 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
     OS errors while creating, writing or renaming (no permission, disk full, a name too long) are raised as
     InputError naming ``path``.
     """
-    path = Path(path)
+    pending = PendingFile(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=path.name[:200] + ".", suffix=".part", dir=path.parent)
+        yield pending.tmp
     except OSError as exc:
-        raise InputError(path, f"cannot write: {exc.strerror or exc}") from None
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
-        os.replace(tmp_path, path)
-    except OSError as exc:
-        tmp_path.unlink(missing_ok=True)
+        pending.abort()
         raise InputError(path, f"cannot write: {exc.strerror or exc}") from None
     except BaseException:
-        tmp_path.unlink(missing_ok=True)
+        pending.abort()
         raise
+    pending.commit()

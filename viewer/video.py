@@ -11,8 +11,6 @@ it finished and ``resume`` skips them.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import numpy as np
 import torch
 
 from .errors import InputError
+from .fileutil import PendingFile
 
 VIDEO_SUFFIXES = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm"}
 
@@ -98,13 +97,11 @@ class VideoWriter:
             raise InputError(path, f"{codec.name} (4:2:0) needs an even width and height, not {width}x{height}: "
                              "use --size")
         self.path, self.codec, self.rgba = path, codec, rgba
-        fd, tmp = tempfile.mkstemp(prefix=path.name[:200] + ".", suffix=".part", dir=path.parent)
-        os.close(fd)
-        self._tmp = Path(tmp)
+        self._pending = PendingFile(path)
         suffix = path.suffix.lower()
         options = {"movflags": "+faststart"} if suffix in (".mp4", ".mov") else {}
         try:
-            self._container = av.open(str(self._tmp), "w", format=VIDEO_SUFFIXES[suffix], options=options)
+            self._container = av.open(str(self._pending.tmp), "w", format=VIDEO_SUFFIXES[suffix], options=options)
             rate = _rate(fps)
             self._stream = self._container.add_stream(codec.encoder, rate=rate)
             self._stream.width, self._stream.height = width, height
@@ -145,16 +142,13 @@ class VideoWriter:
             for packet in self._stream.encode():
                 self._container.mux(packet)
             self._container.close()
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(self._tmp, 0o666 & ~umask)
-            os.replace(self._tmp, self.path)
         except OSError as exc:
             self.abort()
             raise InputError(self.path, f"cannot write: {exc.strerror or exc}") from None
         except BaseException:
             self.abort()
             raise
+        self._pending.commit()
 
     def abort(self) -> None:
         container = getattr(self, "_container", None)
@@ -163,7 +157,7 @@ class VideoWriter:
                 container.close()
             except Exception:  # noqa: BLE001 - closing a half-written file may fail; it is deleted next
                 pass
-        self._tmp.unlink(missing_ok=True)
+        self._pending.abort()
 
 
 def _rate(fps: float):

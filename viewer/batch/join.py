@@ -3,11 +3,10 @@ timestamps shifted, so the result plays as if encoded in one go (each segment st
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from ..errors import InputError
+from ..fileutil import PendingFile
 from ..video import VIDEO_SUFFIXES
 
 
@@ -15,14 +14,12 @@ def join_segments(parts: list[Path], output: Path) -> int:
     """Concatenate ``parts`` (same codec, size and rate) into ``output`` atomically; returns the frame count."""
     import av
 
-    fd, tmp = tempfile.mkstemp(prefix=output.name[:200] + ".", suffix=".part", dir=output.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    pending = PendingFile(output)
     suffix = output.suffix.lower()
     options = {"movflags": "+faststart"} if suffix in (".mp4", ".mov") else {}
     frames = 0
     try:
-        with av.open(str(tmp_path), "w", format=VIDEO_SUFFIXES[suffix], options=options) as target:
+        with av.open(str(pending.tmp), "w", format=VIDEO_SUFFIXES[suffix], options=options) as target:
             stream = None
             offset = 0
             for part in parts:
@@ -44,8 +41,8 @@ def join_segments(parts: list[Path], output: Path) -> int:
                         target.mux(packet)
                         frames += 1
                     offset = last + max(duration, 1)
-        os.replace(tmp_path, output)
     except BaseException:
-        tmp_path.unlink(missing_ok=True)
+        pending.abort()
         raise
+    pending.commit()
     return frames

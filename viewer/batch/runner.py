@@ -68,20 +68,25 @@ class JobState:
             tmp.write_text(json.dumps(data, indent=1) + "\n")
 
 
-def prepare(jobs: list[Job], segment_frames: int, resume: bool, where: Path) -> list[JobState]:
-    """Check every job (model, path, flags, output) before any work, and split it into segments."""
+def prepare(jobs: list[Job], segment_frames: int | None, workers: int, resume: bool, where: Path | str
+            ) -> list[JobState]:
+    """Check every job (model, path, flags, output) before any work, and split it into segments of
+    ``segment_frames`` (None: about two per worker over all jobs)."""
     states = []
     for job in jobs:
         try:
             total, fps = plan_length(job.argv, job.output)
         except InputError as exc:
             raise InputError(where, f"{job.name}: {exc}") from None
-        state = JobState(job, total, fps, segments(total, job.frames, segment_frames))
+        states.append(JobState(job, total, fps))
+    if segment_frames is None:
+        segment_frames = default_segment_frames(sum(state.total for state in states), workers)
+    for state in states:
+        state.segments = segments(state.total, state.job.frames, segment_frames)
         if not state.segments:
-            raise InputError(where, f"{job.name}: 'frames' selects no frame of its {total}")
+            raise InputError(where, f"{state.job.name}: 'frames' selects no frame of its {state.total}")
         if resume:
             state.load_manifest()
-        states.append(state)
     return states
 
 

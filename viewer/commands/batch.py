@@ -42,7 +42,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..batch.jobs import load_jobs
-    from ..batch.runner import default_segment_frames, default_workers, prepare, run_jobs
+    from ..batch.runner import default_workers, prepare
 
     if args.workers is not None and not 1 <= args.workers <= 4096:
         raise InputError("--workers", f"{args.workers} is outside 1..4096")
@@ -50,45 +50,27 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--segment-frames", f"{args.segment_frames} is outside 1..1000000")
     jobs = load_jobs(args.jobs)
     workers = args.workers or default_workers()
-    if args.segment_frames is None:
-        from ..batch.segment import plan_length
+    states = prepare(jobs, args.segment_frames, workers, args.resume, args.jobs)
+    return _execute(states, _pool(args, workers), workers)
 
-        totals = 0
-        for job in jobs:
-            try:
-                totals += plan_length(job.argv, job.output)[0]
-            except InputError as exc:
-                raise InputError(args.jobs, f"{job.name}: {exc}") from None
-        segment_frames = default_segment_frames(totals, workers)
-    else:
-        segment_frames = args.segment_frames
-    states = prepare(jobs, segment_frames, args.resume, args.jobs)
-    pool = _pool(args, workers)
+
+def run_single_job(job, workers: int, resume: bool) -> int:
+    """One job (``render --workers N``) in parallel segments, on local Ray when installed."""
+    from ..batch.runner import prepare
+
+    states = prepare([job], None, workers, resume, job.output)
+    return _execute(states, _pool(argparse.Namespace(no_ray=False, ray=None), workers), workers)
+
+
+def _execute(states, pool, workers: int) -> int:
+    from ..batch.runner import run_jobs
+
     cancelled = False
     try:
         ok = run_jobs(states, pool, workers=workers)
     except KeyboardInterrupt:
         cancelled = True
         print("k4d-viewer: batch interrupted; finished segments are kept: re-run with --resume", flush=True)
-        raise
-    finally:
-        pool.shutdown(cancel=cancelled)
-    return 0 if ok else 1
-
-
-def run_single_job(job, workers: int, resume: bool) -> int:
-    """One job (``render --workers N``) in parallel segments, on local Ray when installed."""
-    from ..batch.runner import default_segment_frames, prepare, run_jobs
-    from ..batch.segment import plan_length
-
-    total = plan_length(job.argv, job.output)[0]
-    states = prepare([job], default_segment_frames(total, workers), resume, job.output)
-    pool = _pool(argparse.Namespace(no_ray=False, ray=None), workers)
-    cancelled = False
-    try:
-        ok = run_jobs(states, pool, workers=workers)
-    except KeyboardInterrupt:
-        cancelled = True
         raise
     finally:
         pool.shutdown(cancel=cancelled)

@@ -68,6 +68,20 @@ def parse_frames(text: str, n_frames: int) -> list[int]:
     return frames
 
 
+def cache_budgets(args: argparse.Namespace) -> dict[str, int | None]:
+    """The --host-cache / --gpu-cache flags as bytes (None: automatic), for the FrameCache."""
+    from ..frame_cache import parse_bytes
+
+    budgets = {}
+    for flag in ("host_cache", "gpu_cache"):
+        text = getattr(args, flag)
+        try:
+            budgets[flag] = parse_bytes(text) if text else None
+        except ValueError:
+            raise InputError(f"--{flag.replace('_', '-')}", f"'{text}' is not a size such as 512M or 8G") from None
+    return budgets
+
+
 def warn(message: str) -> None:
     """A success that needs a word: one line on stderr, the command goes on."""
     print(f"k4d-viewer: warning: {message}", file=sys.stderr, flush=True)

@@ -8,10 +8,9 @@ import logging
 import sys
 
 from ..errors import InputError
-from ..frame_cache import parse_bytes
 from ..settings import add_arguments as add_settings_arguments
 from ..settings import from_args as settings_from_args
-from .common import add_model_argument, load_model
+from .common import add_model_argument, cache_budgets, load_model
 
 LOOPBACK = "127.0.0.1"
 
@@ -67,13 +66,7 @@ def run(args: argparse.Namespace) -> int:
     if args.host not in ("localhost",) and (address is None or not address.is_loopback):
         print(f"k4d-viewer: warning: listening on {args.host}: anyone who can reach this machine can view the "
               "model; prefer the default 127.0.0.1 with SSH port forwarding", file=sys.stderr)
-    budgets = {}
-    for flag in ("host_cache", "gpu_cache"):
-        text = getattr(args, flag)
-        try:
-            budgets[flag] = parse_bytes(text) if text else None
-        except ValueError:
-            raise InputError(f"--{flag.replace('_', '-')}", f"'{text}' is not a size such as 512M or 8G") from None
+    budgets = cache_budgets(args)
     try:
         from ..browser.server import BrowserServer
     except ImportError as exc:

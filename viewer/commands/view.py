@@ -7,10 +7,9 @@ from pathlib import Path
 
 from ..camera import load_camera_json
 from ..errors import InputError
-from ..frame_cache import parse_bytes
 from ..settings import add_arguments as add_settings_arguments
 from ..settings import from_args as settings_from_args
-from .common import add_model_argument, load_model, parse_size
+from .common import add_model_argument, cache_budgets, load_model, parse_size
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -43,13 +42,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(args.screenshot_dir, "screenshot folder does not exist")
     settings = settings_from_args(args)
     camera = load_camera_json(args.camera) if args.camera else None
-    budgets = {}
-    for flag in ("host_cache", "gpu_cache"):
-        text = getattr(args, flag)
-        try:
-            budgets[flag] = parse_bytes(text) if text else None
-        except ValueError:
-            raise InputError(f"--{flag.replace('_', '-')}", f"'{text}' is not a size such as 512M or 8G") from None
+    budgets = cache_budgets(args)
     model = load_model(args.model)
     try:
         if not 0 <= args.frame < model.info.n_frames:
