@@ -54,9 +54,9 @@ def make_path(out: Path) -> None:
         app.frame(lambda io: io.add_key_event(key, False))
 
     def drag(dx):
-        app.frame(lambda io: (io.add_mouse_pos_event(560, 300), io.add_mouse_button_event(0, True)))
+        app.frame(lambda io: (io.add_mouse_pos_event(280, 250), io.add_mouse_button_event(0, True)))
         for step in range(1, 6):
-            app.frame(lambda io, step=step: io.add_mouse_pos_event(560 + dx * step, 300))
+            app.frame(lambda io, step=step: io.add_mouse_pos_event(280 + dx * step, 250))
         app.frame(lambda io: io.add_mouse_button_event(0, False))
 
     for frame, dx in ((5, 40), (20, -60), (35, 0)):
@@ -157,10 +157,10 @@ def main() -> None:
     def drag(step):
         def inject(io):
             if step == 0:
-                io.add_mouse_pos_event(560, 300)
+                io.add_mouse_pos_event(280, 250)
                 io.add_mouse_button_event(0, True)
             elif step < 6:
-                io.add_mouse_pos_event(560 + 30 * step, 300)
+                io.add_mouse_pos_event(280 + 30 * step, 250)
             else:
                 io.add_mouse_button_event(0, False)
         return inject

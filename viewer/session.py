@@ -25,6 +25,7 @@ from .errors import InputError
 from .frame_cache import FrameCache
 from .image import save_png, to_image
 from .model import Frame, Model
+from .pick import PickedPoint, pick_point
 from .render import BackendUnavailable, DeviceImage, get_backend
 from .render.cuda_backend import cuda_available
 from .settings import RenderSettings
@@ -76,6 +77,7 @@ class ViewerSession:
             self.set_camera(camera)
         self.snapped: int | None = None
         self.image: DeviceImage | None = None
+        self.picked: PickedPoint | None = None
         self.last_camera: Camera | None = None
         self._render_key = None
         self._direction = 1
@@ -162,17 +164,21 @@ class ViewerSession:
         self.backend = name
         self._render_key = None
 
-    def _backend(self):
-        name = self.backend
-        if name not in self._instances:
+    def _backend(self, name: str | None = None):
+        """The backend instance called ``name`` (default: the session's); one that fails to start is dropped
+        from the list with a message, and the next one is used."""
+        wanted = name or self.backend
+        if wanted not in self._instances:
             try:
-                self._instances[name] = get_backend(name, self._gl_context) if name == "gl" else get_backend(name)
+                self._instances[wanted] = (get_backend(wanted, self._gl_context) if wanted == "gl"
+                                           else get_backend(wanted))
             except BackendUnavailable as exc:
-                self.backends.remove(name)
-                self.backend = self.backends[0]
-                self.notify(f"{name} backend unavailable ({exc}); using {self.backend}", "warning")
-                return self._backend()
-        return self._instances[name]
+                self.backends.remove(wanted)
+                if self.backend == wanted:
+                    self.backend = self.backends[0]
+                self.notify(f"{wanted} backend unavailable ({exc}); using {self.backends[0]}", "warning")
+                return self._backend(None if name is None else self.backends[0])
+        return self._instances[wanted]
 
     # -- the loop ------------------------------------------------------------------------------------
 
@@ -227,6 +233,28 @@ class ViewerSession:
         self.stats.add_image(time.monotonic())
         self.image, self.last_camera, self._render_key = image, camera, key
         return image, True
+
+    def render_variant(self, size: tuple[int, int], settings: RenderSettings, backend: str,
+                       frame_index: int) -> DeviceImage:
+        """The current camera rendered with other settings, another backend or another frame (A/B compare);
+        the session's own image, settings and backend stay as they are. Backends may reuse their output
+        buffers, so read this image back before rendering the session's image again."""
+        camera = self.camera.to_camera(*size)
+        frame = self.frame_data if frame_index == self.frame_index else self.loader.wait(frame_index)
+        instance = self._backend(backend if backend in self.backends else None)
+        return instance.render(frame, self.info.colour, camera, settings.colour(self.info.n_srcs, self.info.sh_limit),
+                               settings.raster())
+
+    def pick(self, size: tuple[int, int], x: int, y: int) -> PickedPoint | None:
+        """Inspect the point seen at pixel (x, y) of a render of ``size``; the result is kept in ``picked``."""
+        camera = self.camera.to_camera(*size)
+        self.picked = pick_point(self.frame_data, self.frame_index, self.info.colour, camera, x, y,
+                                 self.colour_settings(), self.settings.raster())
+        if self.picked is None:
+            self.notify(f"no point at pixel {x}, {y}")
+        else:
+            self.notify(f"picked point {self.picked.index:,} of frame {self.frame_index}")
+        return self.picked
 
     def step(self, dt: float, size: tuple[int, int]) -> tuple[DeviceImage | None, bool]:
         """One iteration of the loop: update, then render if anything changed."""

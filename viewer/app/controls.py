@@ -31,12 +31,15 @@ SHORTCUTS = [
     ("Left / Right", "previous / next frame"),
     ("Home / End", "first / last frame"),
     ("Space", "play / pause"),
+    ("I / O", "set the in / out point of playback at this frame (again on the same frame: clear it)"),
+    ("Double-click", "inspect the point under the cursor (Inspect panel)"),
+    ("B", "compare: flip between A and B (Compare panel)"),
     ("Ctrl+Left / Ctrl+Right", "snap to the previous / next capture camera"),
     ("Ctrl+0 .. Ctrl+9", "snap to capture camera 0 .. 9"),
     ("Ctrl+C / Ctrl+V", "copy / paste the camera as JSON"),
     ("Ctrl+S", "save a screenshot at render resolution"),
     ("K", "add a camera-path keyframe at the current view and frame (Path panel)"),
-    ("Tab", "show / hide the panel"),
+    ("Tab", "show / hide the panels"),
     ("F11", "fullscreen"),
     ("F1", "show / hide this help"),
     ("Ctrl+Q", "quit"),
@@ -64,9 +67,11 @@ class InputController:
         commands: list[Command] = []
         if not io.want_capture_mouse:
             camera = self._mouse(io, camera)
+            if imgui.is_mouse_double_clicked(imgui.MouseButton_.left):
+                commands.append(Command("pick", (io.mouse_pos.x, io.mouse_pos.y)))
         if not io.want_capture_keyboard:
             camera = self._movement(io, camera, dt)
-            commands = self._keys(io)
+            commands += self._keys(io)
         return camera, commands
 
     def _mouse(self, io, camera: CameraState) -> CameraState:
@@ -127,7 +132,9 @@ class InputController:
                 if pressed(key):  # held arrows repeat
                     out.append(command)
             for key, command in ((imgui.Key.space, Command("play")), (imgui.Key.r, Command("reset_view")),
-                                 (imgui.Key.f, Command("fly_mode")), (imgui.Key.k, Command("path_add"))):
+                                 (imgui.Key.f, Command("fly_mode")), (imgui.Key.k, Command("path_add")),
+                                 (imgui.Key.i, Command("mark_in")), (imgui.Key.o, Command("mark_out")),
+                                 (imgui.Key.b, Command("compare_flip"))):
                 if pressed(key, repeat=False):
                     out.append(command)
         for key, command in ((imgui.Key.f11, Command("fullscreen")), (imgui.Key.f1, Command("help")),

@@ -11,6 +11,7 @@ from __future__ import annotations
 class HeadlessWindow:
     handle = None
     headless = True
+    content_scale = 1.0
 
     def __init__(self, title: str, size: tuple[int, int] | None = None, visible: bool = False) -> None:
         from ..render.gl_backend import create_headless_context

@@ -1,5 +1,5 @@
 """Lines drawn over the 3D view with ImGui (the render stays untouched): world points projected with the
-render's camera into the window, where the render is shown letterboxed."""
+render's camera into the window's render region, where the render is shown letterboxed."""
 
 from __future__ import annotations
 
@@ -7,18 +7,28 @@ import numpy as np
 from imgui_bundle import imgui
 
 from ..camera import UP_AXES, Camera
+from .layout import Region
 
 AXIS_COLOURS = (0xFF4040E0, 0xFF40D040, 0xFFE06040)  # x red, y green, z blue (ImGui colours are ABGR)
 GRID_COLOUR, BOX_COLOUR = 0x60A0A0A0, 0xC000C0FF
 
 
 class Projector:
-    def __init__(self, camera: Camera) -> None:
-        io = imgui.get_io()
-        self.camera, self.draw = camera, imgui.get_background_draw_list()
-        window = np.array([io.display_size.x, io.display_size.y])
-        scale = min(window[0] / camera.width, window[1] / camera.height)  # the display letterboxes the render
-        self.scale, self.offset = scale, (window - scale * np.array([camera.width, camera.height])) / 2
+    def __init__(self, camera: Camera, region: Region) -> None:
+        self.camera = camera
+        self.scale, self.offset = image_placement(region, (camera.width, camera.height))
+
+    @property
+    def draw(self):
+        """ImGui's background draw list (only inside a frame): lines go under the panels, over the render."""
+        return imgui.get_background_draw_list()
+
+    def to_image(self, x: float, y: float) -> tuple[int, int] | None:
+        """A window position (ImGui coordinates) → the render's pixel under it, or None outside the image."""
+        u, v = (np.array([x, y]) - self.offset) / self.scale
+        if 0 <= u < self.camera.width and 0 <= v < self.camera.height:
+            return int(u), int(v)
+        return None
 
     def to_screen(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         camera = self.camera
@@ -26,6 +36,14 @@ class Projector:
         visible = cam[:, 2] > camera.near
         uv = (cam @ camera.K.T)[:, :2] / np.where(visible, cam[:, 2], 1.0)[:, None]
         return uv * self.scale + self.offset, visible
+
+    def marker(self, point: np.ndarray, colour: int, size: float = 7.0) -> None:
+        screen, visible = self.to_screen(np.asarray(point, np.float64)[None])
+        if visible[0]:
+            x, y = screen[0]
+            self.draw.add_circle(imgui.ImVec2(x, y), size, colour, 0, 2.0)
+            self.draw.add_line(imgui.ImVec2(x - 2 * size, y), imgui.ImVec2(x - size, y), colour, 2.0)
+            self.draw.add_line(imgui.ImVec2(x + size, y), imgui.ImVec2(x + 2 * size, y), colour, 2.0)
 
     def polyline(self, points: np.ndarray, colour: int, thickness: float = 1.5) -> None:
         screen, visible = self.to_screen(np.asarray(points, np.float64))
@@ -42,12 +60,18 @@ class Projector:
         self.polyline(np.vstack([world, world[:1]]), colour)
 
 
-def draw_aids(camera: Camera, bounds: tuple[np.ndarray, np.ndarray], up: str, axes: bool, grid: bool,
+def image_placement(region: Region, size: tuple[int, int]) -> tuple[float, np.ndarray]:
+    """(scale, top-left offset) of an image of ``size`` shown letterboxed (aspect kept, centred) in ``region``."""
+    scale = min(region.width / size[0], region.height / size[1])
+    offset = np.array([region.x, region.y]) + (np.array([region.width, region.height]) - scale * np.array(size)) / 2
+    return scale, offset
+
+
+def draw_aids(projector: Projector, bounds: tuple[np.ndarray, np.ndarray], up: str, axes: bool, grid: bool,
               box: bool) -> None:
     """World axes at the origin, a floor grid under the model and its bounding box."""
     if not (axes or grid or box):
         return
-    projector = Projector(camera)
     lo, hi = (np.asarray(b, np.float64) for b in bounds)
     size = float(np.max(hi - lo))
     if axes:

@@ -114,9 +114,9 @@ def _files(editor: PathEditor) -> list[Command]:
     return commands
 
 
-def draw_overlay(editor: PathEditor, camera: Camera, captures: list[Camera], size_hint: float) -> None:
+def draw_overlay(editor: PathEditor, projector: Projector, captures: list[Camera], size_hint: float) -> None:
     """The path as a curve with small frusta at its keyframes, and the capture cameras, over the render."""
-    projector = Projector(camera)
+    camera = projector.camera
     if editor.show_capture_cameras:
         for capture in captures:
             projector.frustum(capture, size_hint, CAPTURE_COLOUR)

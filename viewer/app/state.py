@@ -9,7 +9,7 @@ import numpy as np
 
 RESOLUTION_PRESETS: dict[str, tuple[int, int] | None] = {
     "window": None, "1280x720": (1280, 720), "1920x1080": (1920, 1080), "2560x1440": (2560, 1440),
-    "3840x2160": (3840, 2160),
+    "3840x2160": (3840, 2160), "7680x4320": (7680, 4320), "custom": None,
 }
 
 
@@ -18,17 +18,21 @@ class RenderOptions:
     """The desktop window's own options (the render rules live in the session's RenderSettings)."""
 
     resolution: str = "window"      # a RESOLUTION_PRESETS key
-    render_scale: float = 1.0       # with resolution 'window': render size = window size × scale
+    render_scale: float = 1.0       # with resolution 'window': render size = render region size × scale
+    custom_size: tuple[int, int] = (1024, 1024)  # with resolution 'custom'
     vsync: bool = True
     show_axes: bool = False         # world axes at the origin
     show_grid: bool = False         # a floor grid under the model
     show_box: bool = False          # the model's bounding box
 
-    def render_size(self, window_size: tuple[int, int]) -> tuple[int, int]:
+    def render_size(self, region_size: tuple[int, int]) -> tuple[int, int]:
+        """The size to render at, given the render region's size in framebuffer pixels."""
+        if self.resolution == "custom":
+            return self.custom_size
         preset = RESOLUTION_PRESETS[self.resolution]
         if preset is not None:
             return preset
-        width, height = window_size
+        width, height = region_size
         return max(1, int(width * self.render_scale)), max(1, int(height * self.render_scale))
 
 

@@ -7,8 +7,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from ..camera import Camera, load_camera_json
 from ..errors import InputError
 from ..model import Model
@@ -16,14 +14,15 @@ from ..session import ViewerSession
 from ..settings import RenderSettings
 from .camera_control import CameraState
 from .controls import Command, InputController
-from .display import Display, DisplayImage
 from .headless_window import HeadlessWindow
-from .overlay import draw_aids
+from .layout import DockLayout, Region, apply_ui_scale
+from .menus import draw_menu_bar, draw_status_bar
 from .path_actions import PATH_COMMANDS
 from .path_actions import handle as handle_path_command
-from .path_panel import draw_overlay
+from .render_view import RenderView
 from .state import RenderOptions
 from .ui import UIView, draw_panels
+from .ui_prefs import load_ui_font, load_ui_scale, save_ui_scale
 from .window import Window, config_dir
 
 
@@ -42,13 +41,15 @@ class ViewerOptions:
     host_cache: int | None = None      # bytes; None: automatic from free memory
     gpu_cache: int | None = None
     settings: RenderSettings | None = None
+    ui_scale: float | None = None    # None: the saved one, else the screen's content scale
 
 
 class ViewerApp:
     """The desktop shell over a ViewerSession: the glfw window, its GL context, ImGui, input and display.
 
     ``frame`` runs one iteration: input → session step (update, render) → display → UI; the session holds every
-    piece of viewer state and behaviour that needs no window.
+    piece of viewer state and behaviour that needs no window. The render fills the central region of a docked
+    layout (panels around it), so no panel ever covers it.
     """
 
     def __init__(self, model: Model, options: ViewerOptions = ViewerOptions()) -> None:
@@ -65,31 +66,37 @@ class ViewerApp:
             self.ctx = moderngl.create_context(require=330)
         self._imgui = imgui
         imgui.create_context()
-        imgui.get_io().set_ini_filename(str(config_dir() / "imgui.ini"))
+        io = imgui.get_io()
+        io.set_ini_filename(str(config_dir() / "imgui.ini"))
+        io.config_flags |= imgui.ConfigFlags_.docking_enable
+        load_ui_font()
         if not self.headless:
             import ctypes
 
             address = ctypes.cast(self.window.handle, ctypes.c_void_p).value
             imgui.backends.glfw_init_for_opengl(address, True)
         imgui.backends.opengl3_init("#version 330")
+        self.ui_scale = options.ui_scale or load_ui_scale(self.window.content_scale)
+        self._applied_scale = 1.0
+        self._apply_scale(self.ui_scale)
 
         width, height = self.window.framebuffer_size
         self.session = ViewerSession(model, backend=options.backend, gl_context=self.ctx,
                                      host_cache=options.host_cache, gpu_cache=options.gpu_cache, frame=options.frame,
                                      camera=options.camera, settings=options.settings,
                                      aspect=width / max(height, 1))
-        self.display = Display(self.ctx)
+        self.view = RenderView(self.ctx, self.session)
+        self.layout = DockLayout()
+        self.region = Region(0, 0, width, height)
         self.render_options = RenderOptions(resolution=options.resolution)
         self.controls = InputController()
         self.screenshot_dir = options.screenshot_dir
-        self.image: DisplayImage | None = None
-        self.ui = UIView(info=self.info, timeline=self.session.timeline, options=self.render_options,
-                         stats=self.session.stats, cameras=self.info.cameras, backends=self.session.backends,
-                         camera_label="default view", fly_mode=False, frame_status=self.session.loader.status,
-                         session=self.session, cache=self.session.loader, path_editor=self.session.path_editor)
+        self.ui = UIView(info=self.info, session=self.session, options=self.render_options, ui_scale=self.ui_scale)
         self.last_screenshot: Path | None = None
         self._last_time = time.perf_counter()
         self._title_frame = -1
+        self._framed = options.camera is not None  # frame the model to the render region once it is known
+        self._closed = False
 
     # -- the session's state, as the UI, the path actions and tests see it ---------------------------
 
@@ -121,6 +128,14 @@ class ViewerApp:
     def snapped(self) -> int | None:
         return self.session.snapped
 
+    @property
+    def image(self):
+        return self.view.image
+
+    @property
+    def compare(self):
+        return self.ui.compare
+
     def _pivot_distance(self, camera: Camera) -> float:
         return self.session.pivot_distance(camera)
 
@@ -140,8 +155,21 @@ class ViewerApp:
     def _title(self, frame: int) -> str:
         return f"k4d-viewer - {self.info.path.name} - frame {frame} / {self.info.n_frames - 1}"
 
+    def _pixel_scale(self) -> tuple[float, float]:
+        """Framebuffer pixels per ImGui unit (2 on a HiDPI screen)."""
+        scale = self._imgui.get_io().display_framebuffer_scale
+        return (scale.x or 1.0, scale.y or 1.0)
+
     def render_size(self) -> tuple[int, int]:
-        return self.render_options.render_size(self.window.framebuffer_size)
+        """The size the view renders at: the render region in framebuffer pixels × scale, or a fixed size."""
+        sx, sy = self._pixel_scale()
+        region = (max(1, int(self.region.width * sx)), max(1, int(self.region.height * sy)))
+        return self.render_options.render_size(region)
+
+    def _apply_scale(self, scale: float) -> None:
+        apply_ui_scale(scale)
+        self._imgui.get_style().scale_all_sizes(scale / self._applied_scale)
+        self._applied_scale = scale
 
     # -- the loop -------------------------------------------------------------------------------------
 
@@ -168,25 +196,33 @@ class ViewerApp:
         if inject is not None:
             inject(imgui.get_io())
         imgui.new_frame()
-        self.session.camera, commands = self.controls.update(self.session.camera, dt)
-        self.session.update(dt, self.render_size())
-        self.render_scene()
-        self.present()
+        commands = draw_menu_bar(self.ui)
+        draw_status_bar(self.ui)
+        self.region = self.layout.begin(self.ui.show_panel, self.ui_scale)
+        if self.layout.focus and self.layout.settled:
+            self.ui.focus, self.layout.focus = self.layout.focus, []
         session = self.session
-        draw_overlay(session.path_editor, session.last_camera, self.info.cameras,
-                     0.05 * float(np.linalg.norm(np.asarray(session.bounds[1]) - np.asarray(session.bounds[0]))))
-        options = self.render_options
-        draw_aids(session.last_camera, session.bounds, self.info.up, options.show_axes, options.show_grid,
-                  options.show_box)
+        if self.layout.settled and not self._framed:
+            width, height = self.render_size()
+            session.reset_view(width / max(height, 1))
+            self._framed = True
+        session.camera, input_commands = self.controls.update(session.camera, dt)
+        commands += input_commands
+        session.update(dt, self.render_size())
+        if self.layout.settled:  # a layout built this frame has its regions from the next one
+            self.view.render(self.render_size(), self.ui.compare)
+        self.view.present(self.target, self.window.framebuffer_size, self.region, self._pixel_scale(),
+                          self.ui.compare)
+        self.view.draw_overlays(self.region, self.render_options, self.ui.compare, self.info.cameras)
         if session.frame_index != self._title_frame:
             self._title_frame = session.frame_index
             self.window.set_title(self._title(session.frame_index))
         self.ui.camera_label = self._camera_label()
         self.ui.fly_mode = self.controls.fly_mode
-        self.ui.status = session.status
         commands += draw_panels(self.ui)
         for command in commands:
             self.execute(command)
+        self.ui.status = session.status
         imgui.render()
         self.target.use()
         imgui.backends.opengl3_render_draw_data(imgui.get_draw_data())
@@ -194,45 +230,8 @@ class ViewerApp:
         self.stats.add_frame((time.perf_counter() - now) * 1000)
 
     def render_scene(self) -> None:
-        """The session renders (when something changed); the result goes into the window's textures."""
-        image, changed = self.session.render(self.render_size())
-        if not changed and self.image is not None:
-            return
-        start = time.perf_counter()
-        self.image = self._to_display(image)
-        self.ctx.finish()
-        self.stats.display_ms = (time.perf_counter() - start) * 1000
-        self.stats.gpu_bytes = self.session.loader.stats.device_bytes
-
-    def _to_display(self, image) -> DisplayImage:
-        raster = self.session.settings.raster()
-        if image.kind == "gl":
-            return DisplayImage(image.accum, image.depth, flip_y=False, background=image.background)
-        if image.kind == "tensor":
-            shown = self.display.from_cuda(image.accum, image.depth if self.session.settings.mode == "depth" else None,
-                                           raster)
-            if self.display.cuda_fallback and "interop" not in self.session.status:
-                self.session.notify(f"CUDA-GL interop unavailable ({self.display.cuda_fallback}): copying through "
-                                    "host memory", "warning")
-            return shown
-        return self.display.upload(image.output, raster)
-
-    def present(self) -> None:
-        start = time.perf_counter()
-        self.target.use()
-        width, height = self.window.framebuffer_size
-        self.ctx.viewport = (0, 0, width, height)
-        self.ctx.clear(0.08, 0.08, 0.09)
-        self.display.draw(self.image, (0, 0, width, height), self.session.settings.mode, self._depth_range(),
-                          self.target)
-        self.stats.display_ms += (time.perf_counter() - start) * 1000
-
-    def _depth_range(self) -> tuple[float, float]:
-        lo, hi = self.session.bounds
-        camera = self.session.last_camera
-        corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
-        depths = corners @ camera.R.T[:, 2] + camera.T[2]
-        return max(float(depths.min()), camera.near), max(float(depths.max()), camera.near * 2)
+        """Render now (when something changed) at the current render size."""
+        self.view.render(self.render_size(), self.ui.compare)
 
     def _camera_label(self) -> str:
         if self.session.camera.source:
@@ -243,7 +242,8 @@ class ViewerApp:
 
     def execute(self, command: Command) -> None:
         name, arg, session = command.name, command.arg, self.session
-        width, height = self.window.framebuffer_size
+        timeline, compare = session.timeline, self.ui.compare
+        width, height = self.render_size()
         if name in PATH_COMMANDS:
             handle_path_command(self, command)
         elif name == "seek":
@@ -252,6 +252,15 @@ class ViewerApp:
             session.step_frames(arg)
         elif name == "play":
             session.toggle_play()
+        elif name == "mark_in":
+            timeline.set_in(None if timeline.in_frame == timeline.frame and timeline.frame > 0 else timeline.frame)
+            session.notify(f"playback from frame {timeline.in_frame} to {timeline.last}")
+        elif name == "mark_out":
+            timeline.set_out(None if timeline.out_frame == timeline.frame else timeline.frame)
+            session.notify(f"playback from frame {timeline.in_frame} to {timeline.last}")
+        elif name == "clear_marks":
+            timeline.set_in(None)
+            timeline.set_out(None)
         elif name == "snap":
             session.snap_to(arg)
         elif name == "snap_step":
@@ -260,6 +269,12 @@ class ViewerApp:
             session.reset_view(width / max(height, 1))
         elif name == "fly_mode":
             self.controls.fly_mode = not self.controls.fly_mode
+        elif name == "pick":
+            self._pick(*arg)
+        elif name == "compare_flip":
+            compare.toggle(session.settings, session.backend)
+        elif name == "compare_swap":
+            self._swap_compare()
         elif name == "copy_camera":
             self._imgui.set_clipboard_text(json.dumps(session.camera_json(self.render_size())))
             session.notify("camera copied to the clipboard as JSON")
@@ -271,13 +286,7 @@ class ViewerApp:
                 return
             session.set_camera_json(data, "clipboard")
         elif name == "load_camera":
-            try:
-                camera = load_camera_json(Path(arg).expanduser())
-            except InputError as exc:
-                session.notify(f"camera not loaded: {exc}", "error")
-                return
-            session.set_camera(camera)
-            session.notify(f"camera from {arg}")
+            self._load_camera(arg)
         elif name == "screenshot":
             self.screenshot()
         elif name == "fullscreen":
@@ -286,12 +295,45 @@ class ViewerApp:
             self.ui.show_help = not self.ui.show_help
         elif name == "toggle_panel":
             self.ui.show_panel = not self.ui.show_panel
+        elif name == "reset_layout":
+            self.layout.reset()
+            self.ui.panels = dict.fromkeys(self.ui.panels, True)
+        elif name == "ui_scale":
+            self.ui_scale = self.ui.ui_scale = float(arg)
+            self._apply_scale(self.ui_scale)
+            save_ui_scale(self.ui_scale, self.window.content_scale)
         elif name == "quit":
             self.window.close()
         elif name == "vsync":
             self.window.set_vsync(self.render_options.vsync)
         elif name == "backend":
             session.set_backend(arg)
+
+    def _load_camera(self, path: str) -> None:
+        try:
+            camera = load_camera_json(Path(path).expanduser())
+        except InputError as exc:
+            self.session.notify(f"camera not loaded: {exc}", "error")
+            return
+        self.session.set_camera(camera)
+        self.session.notify(f"camera from {path}")
+
+    def _pick(self, x: float, y: float) -> None:
+        """A double click at window position (x, y): inspect the point under it."""
+        projector = self.view.projector(self.region)
+        pixel = projector.to_image(x, y) if projector is not None else None
+        if pixel is not None:
+            self.session.pick((projector.camera.width, projector.camera.height), *pixel)
+
+    def _swap_compare(self) -> None:
+        session, compare = self.session, self.ui.compare
+        b_settings, b_backend = compare.settings or session.settings, compare.backend or session.backend
+        compare.settings, compare.backend = session.settings, session.backend
+        session.settings = b_settings
+        session.set_backend(b_backend)
+        if compare.frame is not None:
+            compare.frame, frame = session.frame_index, compare.frame
+            session.seek(frame)
 
     def snap_to(self, index: int) -> None:
         self.session.snap_to(index)
@@ -306,6 +348,9 @@ class ViewerApp:
         return path
 
     def shutdown(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         imgui = self._imgui
         self.session.close()
         imgui.backends.opengl3_shutdown()

@@ -77,6 +77,12 @@ class Window:
     def framebuffer_size(self) -> tuple[int, int]:
         return tuple(self._glfw.get_framebuffer_size(self.handle))
 
+    @property
+    def content_scale(self) -> float:
+        """The screen's scale for text and widgets (2 on most HiDPI screens)."""
+        x, y = self._glfw.get_window_content_scale(self.handle)
+        return float(max(x, y, 1.0))
+
     def set_title(self, title: str) -> None:
         self.title = title
         self._glfw.set_window_title(self.handle, title)
