@@ -1,11 +1,14 @@
-"""Make the built-in demo model ``assets/demo.npz`` reproducibly (fixed seed, no inputs).
+"""Make the built-in demo model reproducibly (fixed seed, no inputs).
 
 A stylised figure (head, striped shirt, gold belt, jeans, shoes) waves and sways for a few seconds. Its colour
 uses the full 4K4D model: a ring of virtual source cameras "photographs" the lit figure, so every point stores
 per-view colours (with the view-dependent highlight each camera saw) and blend logits that favour the cameras
 facing it; a degree-3 SH residual adds a sheen on the belt and shoes that changes as the viewer moves.
 
-    python assets/make_demo.py            # writes assets/demo.npz next to this script
+The viewer makes it on first use into the user's cache folder (see ``assets/__init__.py``); this script makes
+one anywhere:
+
+    python assets/make_demo.py -o demo.npz [--points N]
 """
 
 from __future__ import annotations
@@ -20,12 +23,15 @@ import torch
 from k4d_viewer.camera import Camera
 from k4d_viewer.colour import sh_basis
 from k4d_viewer.model import save_canonical
+from tqdm import tqdm
 
 FPS = 20
 SECONDS = 2.5
 N_VIEWS = 8
 RING_RADIUS = 2.6
 SEED = 4
+POINTS = 60_000        # dense enough that no disc shows at the default framing, even at 4K
+RADIUS_FACTOR = 1.3    # disc radius over the mean point spacing: the 4K4D falloff closes the surface
 
 
 @dataclass
@@ -242,7 +248,7 @@ def make_frames(n_points: int, seed: int = SEED):
             sh[shiny] = np.round(coeffs[:, None, :] * tint[shiny, :, None] * 64) / 64  # compresses well
         yield {
             "xyz": xyz.astype(np.float16),
-            "radius": np.full(len(xyz), 0.9 * spacing, dtype=np.float16),
+            "radius": np.full(len(xyz), RADIUS_FACTOR * spacing, dtype=np.float16),
             "alpha": np.full(len(xyz), 0.95, dtype=np.float16),
             "rgbw": rgbw,
             "cents": cents.astype(np.float16),
@@ -250,17 +256,23 @@ def make_frames(n_points: int, seed: int = SEED):
         }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("-o", "--output", type=Path, default=Path(__file__).with_name("demo.npz"))
-    parser.add_argument("--points", type=int, default=8000, help="points per frame")
-    args = parser.parse_args()
-    frames = list(make_frames(args.points))
+def write_demo(path: Path, points: int = POINTS, progress: bool = True) -> int:
+    """Write the demo with ``points`` points per frame to ``path`` (atomically); returns the frame count."""
+    n_frames = int(round(FPS * SECONDS))
+    frames = list(tqdm(make_frames(points), total=n_frames, desc="making the demo", unit="frame",
+                       disable=not progress, leave=False))
     lo = np.min([f["xyz"].astype(np.float32).min(0) for f in frames], axis=0)
     hi = np.max([f["xyz"].astype(np.float32).max(0) for f in frames], axis=0)
-    count = save_canonical(args.output, frames, colour="ibr", fps=FPS, up="+y", bounds=(lo, hi), sh_limit=1.0,
-                           n_srcs=4,
-                           cameras=ring_cameras(), title="k4d-viewer demo: waving figure", compress=True)
+    return save_canonical(path, frames, colour="ibr", fps=FPS, up="+y", bounds=(lo, hi), sh_limit=1.0, n_srcs=4,
+                          cameras=ring_cameras(), title="k4d-viewer demo: waving figure", compress=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-o", "--output", type=Path, required=True)
+    parser.add_argument("--points", type=int, default=POINTS, help="points per frame")
+    args = parser.parse_args()
+    count = write_demo(args.output, args.points)
     size = args.output.stat().st_size / 2 ** 20
     print(f"wrote {args.output}: {count} frames of {args.points} points, {size:.1f} MiB")
 

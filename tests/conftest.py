@@ -4,11 +4,18 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # the builders/oracle helpers beside the tests
+
+# Tests (and the subprocesses they start) share one small built-in demo (8,000 points instead of 60,000: the
+# torch reference renders it quickly), made once into a cache folder of their own; test_demo.py checks the
+# real one.
+os.environ.setdefault("K4D_VIEWER_CACHE_DIR", str(Path(tempfile.gettempdir()) / "k4d-viewer-test-cache"))
+os.environ.setdefault("K4D_VIEWER_DEMO_POINTS", "8000")
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

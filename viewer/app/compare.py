@@ -3,7 +3,7 @@ frame, shown by toggling (B key) or side by side with a movable divider."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from imgui_bundle import imgui
 
@@ -50,9 +50,28 @@ class CompareState:
     def b_frame(self, current: int) -> int:
         return current if self.frame is None else self.frame
 
-    def label(self, current_frame: int) -> str:
-        """What B differs in, for the on-screen label."""
-        return f"B: {self.backend}, frame {self.b_frame(current_frame)}"
+    def label(self, settings: RenderSettings, backend: str, current_frame: int) -> str:
+        """What B differs in from A (settings, backend, frame), for the on-screen label."""
+        b = self.settings or settings
+        changes = [f"{name.replace('_', ' ')} {_shown(getattr(b, name))}" for name in _names(b)
+                   if getattr(b, name) != getattr(settings, name)]
+        if (self.backend or backend) != backend:
+            changes.insert(0, f"{self.backend} backend")
+        if self.b_frame(current_frame) != current_frame:
+            changes.insert(0, f"frame {self.b_frame(current_frame)}")
+        return "B: " + (", ".join(changes) if changes else "same as A")
+
+
+def _names(settings: RenderSettings) -> list[str]:
+    return [item.name for item in fields(settings)]
+
+
+def _shown(value) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, tuple):
+        return ",".join(f"{v:g}" for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def draw_compare_panel(state: CompareState, settings: RenderSettings, backend: str, backends: list[str],

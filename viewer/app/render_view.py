@@ -130,7 +130,8 @@ class RenderView:
         camera = projector.camera
         left, top = projector.offset
         right = left + camera.width * projector.scale
-        b_label = compare.label(self.session.frame_index)
+        session = self.session
+        b_label = compare.label(session.settings, session.backend, session.frame_index)
         if compare.mode == "split":
             divider = left + compare.split * (right - left)
             bottom = top + camera.height * projector.scale

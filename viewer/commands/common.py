@@ -11,7 +11,7 @@ from typing import TypeVar
 
 from tqdm import tqdm
 
-from ..assets import DEMO_MODEL
+from ..assets import demo_model
 from ..camera import MAX_IMAGE_SIDE, parse_up
 from ..errors import InputError
 from ..model import Model, open_model
@@ -27,9 +27,7 @@ def add_model_argument(parser: argparse.ArgumentParser) -> None:
 def load_model(path: Path | None, up: str | None = None) -> Model:
     """Open ``path``, or the built-in demo when no path is given; ``up`` overrides a PLY sequence's up axis."""
     if path is None:
-        if not DEMO_MODEL.exists():
-            raise InputError(DEMO_MODEL, "the built-in demo is missing (make it with: python assets/make_demo.py)")
-        path = DEMO_MODEL
+        path = demo_model()
     if is_ply_input(path):
         try:
             return open_model(path, up=parse_up(up) if up is not None else None)

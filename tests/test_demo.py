@@ -1,0 +1,70 @@
+"""The built-in demo as a new user first sees it: made on first use into the cache folder, reproducible, dense
+enough that no disc shows at the default framing, closed (no see-through speckles), no warnings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from k4d_viewer.model import open_model
+from scipy import ndimage
+
+
+@pytest.fixture(scope="module")
+def real_demo(tmp_path_factory):
+    """The demo a user gets (60,000 points), made in a cache folder of its own."""
+    import os
+
+    from k4d_viewer import assets
+
+    saved = {key: os.environ.get(key) for key in (assets.CACHE_DIR_ENV, assets.POINTS_ENV)}
+    os.environ[assets.CACHE_DIR_ENV] = str(tmp_path_factory.mktemp("cache"))
+    os.environ.pop(assets.POINTS_ENV, None)
+    try:
+        path = assets.demo_model()
+        assert assets.demo_model() == path  # made once, then reused
+        yield path
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def test_demo_is_made_reproducibly_and_not_shipped(tmp_path):
+    from pathlib import Path
+
+    import tomllib
+    from k4d_viewer.assets.make_demo import make_frames
+
+    first, second = next(make_frames(500)), next(make_frames(500))
+    assert all(np.array_equal(first[key], second[key]) for key in first)
+    config = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    assert "k4d_viewer.assets" not in config["tool"]["setuptools"].get("package-data", {})
+
+
+def test_default_demo_is_dense_closed_and_quiet(real_demo):
+    from k4d_viewer.assets.make_demo import RADIUS_FACTOR
+    from k4d_viewer.render import get_backend
+    from k4d_viewer.session import ViewerSession
+
+    model = open_model(real_demo)
+    try:
+        assert model.info.notes == [] and min(model.info.points_per_frame) >= 60_000
+        session = ViewerSession(model, backend="torch", gl=False, aspect=16 / 9)
+        camera = session.camera.to_camera(1920, 1080)
+        frame = session.frame_data
+        depth = torch.as_tensor(frame.xyz.float().numpy() @ camera.R.T[:, 2] + camera.T[2])
+        radius = camera.K[1, 1] * frame.radius.float() / depth
+        spacing = radius / RADIUS_FACTOR  # between neighbouring points, in pixels
+        assert float(spacing.median()) < 3.0  # overlapping discs a few pixels apart: none shows as a disc
+        output = get_backend("torch").render(frame, model.info.colour, camera, session.colour_settings(),
+                                             session.settings.raster()).readback()
+        alpha = output.alpha.numpy()
+        inside = ndimage.binary_erosion(ndimage.binary_fill_holes(alpha > 0.02), iterations=3)
+        assert inside.sum() > 50_000
+        assert (alpha[inside] < 0.5).mean() < 0.003  # closed: no background seen through the figure
+        session.close()
+    finally:
+        model.close()
