@@ -75,3 +75,13 @@ def test_console_script_help():
     result = subprocess.run([sys.executable, "-m", "k4d_viewer.cli", "render", "--help"], capture_output=True,
                             text=True)
     assert result.returncode == 0 and "--camera" in result.stdout and "examples:" in result.stdout
+
+
+def test_example_camera_file_renders(tmp_path):
+    """The camera JSON the README points to is valid and renders."""
+    from pathlib import Path
+
+    example = Path(__file__).parents[1] / "docs" / "examples" / "camera.json"
+    out = tmp_path / "view.png"
+    assert main(["render", "--camera", str(example), "--size", "96x54", "-o", str(out)]) == 0
+    assert out.exists()
