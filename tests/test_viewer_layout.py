@@ -166,6 +166,19 @@ def test_compare_toggle_and_side_by_side(make_app):
     assert app.session.frame_index == 30 or app.timeline.frame == 30
 
 
+def test_plus_and_minus_change_the_point_size_live(make_app):
+    app = make_app((1000, 700))
+    before = app.read_window().astype(int)
+    press(app, imgui.Key.equal)
+    press(app, imgui.Key.equal)
+    assert app.session.settings.radius_scale == pytest.approx(1.21)
+    app.frame()
+    assert np.abs(app.read_window().astype(int) - before).mean() > 0.1  # bigger discs
+    press(app, imgui.Key.minus)
+    assert app.session.settings.radius_scale == pytest.approx(1.1)
+    assert "point size" in app.session.status
+
+
 def test_custom_resolution_and_ui_scale(make_app, tmp_path):
     app = make_app((1000, 700))
     app.render_options.resolution, app.render_options.custom_size = "custom", (640, 480)

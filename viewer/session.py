@@ -66,7 +66,7 @@ class ViewerSession:
         self.loader = loader or FrameCache(model, self.device, host_cache, gpu_cache)
         self.timeline = Timeline(self.info.n_frames, rate=self.info.fps)
         self.timeline.seek(frame)
-        self.settings = settings or RenderSettings()
+        self.settings = (settings or RenderSettings()).for_model(self.info)
         self.stats = FrameStats()
         self.path_editor = PathEditor(fps=self.info.fps)
         self.frame_data: Frame = self.loader.wait(self.timeline.frame)
@@ -156,6 +156,14 @@ class ViewerSession:
             self.notify(str(exc), "error")
             return False
         return True
+
+    def scale_points(self, factor: float) -> None:
+        """Make the points bigger (factor > 1) or smaller, live: the --radius-scale setting, kept in its range."""
+        spec = RenderSettings.spec("radius_scale")
+        current = self.settings.raster().radius_scale
+        value = float(min(max(current * factor, spec.low), spec.high))
+        if self.set_setting("radius_scale", value):
+            self.notify(f"point size x{value:.3g} (--radius-scale {value:.3g})")
 
     def set_backend(self, name: str) -> None:
         if name not in self.backends:

@@ -35,8 +35,8 @@ def setting(default: Any, flag: str, help: str, low: float | None = None, high: 
 
 @dataclass(frozen=True)
 class RenderSettings:
-    """4K4D's rendering rules and debug views. ``None`` means: the model's own value (n_srcs, sh_limit) or the
-    mode's (radius_scale: 1.0, or 0.85 when solid)."""
+    """4K4D's rendering rules and debug views. ``None`` means: the model's own value (n_srcs, sh_limit, solid:
+    see ``for_model``) or the mode's (radius_scale: 1.0, or 0.85 when solid)."""
 
     layers: int = setting(_RASTER.layers, "--layers", "K: points composited per pixel", 1, 32)
     radius_scale: float | None = setting(None, "--radius-scale", "point radius multiplier (default 1.0; 0.85 "
@@ -44,7 +44,8 @@ class RenderSettings:
     alpha_threshold: float = setting(_RASTER.alpha_threshold, "--alpha-threshold", "drop points with alpha <= this",
                                      0.0, 1.0, log=True)
     background: tuple[float, float, float] = setting(_RASTER.background, "--bg", "background colour R,G,B in [0,1]")
-    solid: bool = setting(_RASTER.solid, "--solid", "solid mode: nearest point wins, no blending")
+    solid: bool | None = setting(None, "--solid", "opaque splats (4K4D's solid mode): the nearest point wins, no "
+                                 "blending; default: on for captured point clouds (PLY), off for 4K4D models")
     n_srcs: int | None = setting(None, "--n-srcs", "source views blended (default: the model's, usually 4)", 1, 64)
     sh_degree: int = setting(_COLOUR.sh_degree, "--sh-degree", "highest SH degree used", 0, 3)
     sh_limit: float | None = setting(None, "--sh-limit", "SH residual limit (default: the model's, usually 1.0)",
@@ -63,10 +64,18 @@ class RenderSettings:
             raise InputError(None, f"unknown setting '{str(name)[:40]}'")
         return replace(self, **{name: check(name, value)})
 
+    def for_model(self, info: Any) -> RenderSettings:
+        """These settings with the model's own choices filled in: opaque splats (solid) for models that ask for
+        them (captured point clouds), 4K4D's blended discs otherwise."""
+        if self.solid is None:
+            return replace(self, solid=getattr(info, "splat", "blend") == "opaque")
+        return self
+
     def raster(self) -> RasterSettings:
-        scale = self.radius_scale if self.radius_scale is not None else (SOLID_RADIUS_SCALE if self.solid else 1.0)
+        solid = bool(self.solid)
+        scale = self.radius_scale if self.radius_scale is not None else (SOLID_RADIUS_SCALE if solid else 1.0)
         return RasterSettings(layers=self.layers, radius_scale=scale, alpha_threshold=self.alpha_threshold,
-                              background=self.background, solid=self.solid)
+                              background=self.background, solid=solid)
 
     def colour(self, model_n_srcs: int = 4, model_sh_limit: float = 1.0) -> ColourSettings:
         return ColourSettings(n_srcs=self.n_srcs if self.n_srcs is not None else model_n_srcs,
@@ -75,13 +84,19 @@ class RenderSettings:
                               skip_sh=self.skip_sh, skip_base=self.skip_base)
 
 
+def is_switch(name: str) -> bool:
+    """Whether a setting is on/off (a checkbox; ``--flag`` / ``--no-flag`` where the default is the model's)."""
+    item = next(f for f in fields(RenderSettings) if f.name == name)
+    return isinstance(item.default, bool) or str(item.type).startswith("bool")
+
+
 def check(name: str, value: Any) -> Any:
     """``value`` for setting ``name`` if it is valid; InputError naming the flag otherwise."""
     spec = RenderSettings.spec(name)
     default = next(f.default for f in fields(RenderSettings) if f.name == name)
     if value is None and default is None:
         return None
-    if isinstance(default, bool):
+    if is_switch(name):
         if not isinstance(value, bool):
             raise InputError(spec.flag, f"must be true or false (got {str(value)[:20]})")
         return value
@@ -116,6 +131,9 @@ def add_arguments(parser: argparse.ArgumentParser, title: str = "rendering rules
         shown = "" if item.default is None else f" (default {_show(item.default)})"
         if isinstance(item.default, bool):
             group.add_argument(spec.flag, dest=dest, action="store_true", default=None, help=spec.help)
+        elif is_switch(dest):  # the default is the model's: both --flag and --no-flag
+            group.add_argument(spec.flag, dest=dest, action=argparse.BooleanOptionalAction, default=None,
+                               help=spec.help)
         elif spec.choices is not None:
             group.add_argument(spec.flag, dest=dest, choices=spec.choices, default=None, help=spec.help + shown)
         elif dest == "background":

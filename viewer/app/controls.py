@@ -18,6 +18,7 @@ DOLLY_STEP = 0.9         # distance factor per wheel notch
 ZOOM_STEP = 0.93         # field-of-view factor per wheel notch (Ctrl + wheel)
 FLY_SPEED = 0.6          # pivot distances per second (Shift: ×4)
 ROLL_SPEED = 1.0         # radians per second
+POINT_STEP = 1.1         # point-size factor per press of + or -
 
 SHORTCUTS = [
     ("Left drag", "orbit around the pivot (look around in fly mode)"),
@@ -26,6 +27,7 @@ SHORTCUTS = [
     ("Wheel / Ctrl+Wheel", "dolly / zoom (field of view)"),
     ("W A S D, Q E", "fly forward, left, back, right, down, up (Shift: faster)"),
     ("Z / C", "roll the view"),
+    ("+ / -", "bigger / smaller points (the Radius scale setting)"),
     ("F", "toggle fly mode"),
     ("R", "reset the view to frame the model"),
     ("Left / Right", "previous / next frame"),
@@ -137,6 +139,10 @@ class InputController:
                                  (imgui.Key.b, Command("compare_flip"))):
                 if pressed(key, repeat=False):
                     out.append(command)
+            for key, factor in ((imgui.Key.equal, POINT_STEP), (imgui.Key.keypad_add, POINT_STEP),
+                                (imgui.Key.minus, 1 / POINT_STEP), (imgui.Key.keypad_subtract, 1 / POINT_STEP)):
+                if pressed(key):  # held keys repeat
+                    out.append(Command("point_size", factor))
         for key, command in ((imgui.Key.f11, Command("fullscreen")), (imgui.Key.f1, Command("help")),
                              (imgui.Key.tab, Command("toggle_panel"))):
             if pressed(key, repeat=False):

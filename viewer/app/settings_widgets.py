@@ -9,9 +9,9 @@ from typing import Any
 from imgui_bundle import imgui
 
 from ..model import ModelInfo
-from ..settings import RenderSettings
+from ..settings import RenderSettings, is_switch
 
-WIDGET_LABELS = {"layers": "K layers", "n_srcs": "Source views", "solid": "Solid (no blending)",
+WIDGET_LABELS = {"layers": "K layers", "n_srcs": "Source views", "solid": "Opaque splats (solid)",
                  "sh_degree": "SH degree", "sh_limit": "SH limit", "skip_sh": "Skip SH", "skip_base": "Skip base",
                  "mode": "Mode"}
 
@@ -48,8 +48,8 @@ def draw_settings(settings: RenderSettings, info: ModelInfo, suffix: str = "") -
         if spec.choices is not None:
             changed, index = imgui.combo(label, spec.choices.index(value), list(spec.choices))
             value = spec.choices[index]
-        elif isinstance(item.default, bool):
-            changed, value = imgui.checkbox(label, value)
+        elif is_switch(name):
+            changed, value = imgui.checkbox(label, bool(value))
         elif name == "background":
             changed, picked = imgui.color_edit3(label, list(value))
             value = tuple(float(c) for c in picked)

@@ -269,6 +269,8 @@ class ViewerApp:
             session.reset_view(width / max(height, 1))
         elif name == "fly_mode":
             self.controls.fly_mode = not self.controls.fly_mode
+        elif name == "point_size":
+            session.scale_points(arg)
         elif name == "pick":
             self._pick(*arg)
         elif name == "compare_flip":

@@ -105,6 +105,8 @@ def _job(path: Path, index: int, table: dict[str, Any]) -> Job:
                 raise InputError(path, f"{label}: '{key}' must be true or false")
             if table[key]:
                 argv.append(f"--{key}")
+            elif key == "solid":  # its default is the model's: false must be said
+                argv.append("--no-solid")
     for key in SETTING_KEYS:
         if key in table:
             argv += [f"--{key}", _scalar(path, label, table[key], key)]

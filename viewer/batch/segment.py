@@ -52,7 +52,7 @@ def _prepared(argv: tuple[str, ...], output: str):
     settings = from_args(args)
     device, rasterizer = _device(args.device), _backend(args.backend)
     model = load_model(args.model, up=args.up)
-    return args, settings, device, rasterizer, model, make_plan(args, model)
+    return args, settings.for_model(model.info), device, rasterizer, model, make_plan(args, model)
 
 
 def render_segment(argv: tuple[str, ...], output: str, start: int, stop: int,

@@ -22,7 +22,7 @@ from scipy.spatial.transform import Rotation
 from ..camera import Camera
 from ..image import to_image
 from ..session import ViewerSession
-from ..settings import RenderSettings
+from ..settings import RenderSettings, is_switch
 
 log = logging.getLogger("k4d_viewer.serve")
 STATUS_RGB = {"device": (80, 192, 80), "host": (64, 160, 160), "loading": (224, 160, 48), "failed": (224, 48, 48),
@@ -154,8 +154,8 @@ class ClientView:
         colour = session.colour_settings()
         if spec.choices is not None:
             widget = gui.add_dropdown(label, spec.choices, initial_value=value, hint=spec.help)
-        elif isinstance(item.default, bool):
-            widget = gui.add_checkbox(label, value, hint=spec.help)
+        elif is_switch(name):
+            widget = gui.add_checkbox(label, bool(value), hint=spec.help)
         elif name == "background":
             widget = gui.add_rgb(label, tuple(int(round(c * 255)) for c in value), hint=spec.help)
         elif name in ("layers", "sh_degree", "n_srcs"):

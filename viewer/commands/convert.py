@@ -13,7 +13,7 @@ from ..errors import InputError
 from ..fileutil import check_output_folder
 from ..model import Frame, Model, open_model, save_canonical
 from ..model.frame import ColourModel
-from ..model.ply import DEFAULT_RADIUS_SCALE, PlySequenceModel, expand_inputs
+from ..model.ply import DEFAULT_RADIUS_SCALE, NEIGHBOURS, OUTLIER_CAP, PlySequenceModel, expand_inputs
 from ..rig import load_rig
 from .common import finite_float, human_bytes, progress
 
@@ -40,7 +40,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--voxel-size", type=finite_float, metavar="M",
                         help="metres per voxel for --units voxel (default: scale the subject to 1.8 m)")
     parser.add_argument("--radius-scale", type=finite_float, default=DEFAULT_RADIUS_SCALE,
-                        help=f"PLY point radius = this × local spacing (default {DEFAULT_RADIUS_SCALE})")
+                        help=f"PLY point radius = this × the distance to the point's {NEIGHBOURS}th nearest neighbour "
+                             f"(default {DEFAULT_RADIUS_SCALE}; isolated points are held to "
+                             f"{OUTLIER_CAP:g}× their neighbours' radius)")
     parser.add_argument("--compress", action="store_true", help="deflate the arrays (smaller, slower to play)")
     parser.set_defaults(run=run)
 
@@ -68,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
         count = save_canonical(
             args.output, _frames(model), colour=info.colour, fps=args.fps or info.fps, up=up or info.up,
             bounds=info.bounds if isinstance(model, PlySequenceModel) else None, sh_limit=info.sh_limit,
-            n_srcs=info.n_srcs, cameras=cameras if cameras is not None else info.cameras, compress=args.compress)
+            n_srcs=info.n_srcs, cameras=cameras if cameras is not None else info.cameras, compress=args.compress,
+            splat=info.splat)
     finally:
         model.close()
     points = info.points_per_frame

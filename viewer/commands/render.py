@@ -90,12 +90,13 @@ def run(args: argparse.Namespace) -> int:
     if args.workers is not None:
         return _run_parallel(args)
     settings, device = settings_from_args(args), _device(args.device)
-    raster = settings.raster()
     _check_flags(args)
     rasterizer = _backend(args.backend)
     model = load_model(args.model, up=args.up)
     try:
         info = model.info
+        settings = settings.for_model(info)
+        raster = settings.raster()
         colour = settings.colour(info.n_srcs, info.sh_limit)
         plan = make_plan(args, model)
         if args.save_path is not None:

@@ -3,7 +3,8 @@
 Layout (docs/model-format.md is the user-facing description):
 
 - ``meta``: 0-d unicode string holding JSON: ``{"format": "k4d-viewer", "version": 1, "n_frames", "colour",
-  "fps", "up", "bounds", "sh_limit", "n_srcs", "title"}``.
+  "fps", "up", "bounds", "sh_limit", "n_srcs", "title", "splat"}`` (``splat``: "blend", the 4K4D rule, or
+  "opaque" for captured point clouds; optional, default "blend").
 - ``frame.<i>.xyz`` (N,3), ``frame.<i>.radius`` (N,), ``frame.<i>.alpha`` (N,) for i = 0..n_frames-1.
 - colour ``ibr``: ``frame.<i>.rgbw`` (S,N,4) view-major, ``frame.<i>.cents`` (S,3), optional ``frame.<i>.sh``
   (N,3,(d+1)²); ``rgb``: ``frame.<i>.rgb`` (N,3) float or uint8; ``sh``: ``frame.<i>.sh``; ``none``: nothing.
@@ -49,6 +50,9 @@ def is_canonical(archive: NpzArchive) -> bool:
     return META_KEY in archive
 
 
+SPLATS = ("blend", "opaque")
+
+
 class CanonicalModel:
     """Reader of the canonical format. Opening reads ``meta`` and the array headers only."""
 
@@ -75,7 +79,7 @@ class CanonicalModel:
             bytes_per_frame=sizes, frame_labels=list(range(n_frames)), n_views=n_views, sh_degree=sh_degree,
             sh_limit=meta["sh_limit"], n_srcs=meta["n_srcs"], fps=meta["fps"], up=meta["up"],
             bounds=None if bounds is None else (np.array(bounds[0]), np.array(bounds[1])),
-            cameras=self._read_cameras(), compressed=archive.is_compressed(),
+            cameras=self._read_cameras(), compressed=archive.is_compressed(), splat=meta["splat"],
         )
         compressed_note(self.info)
 
@@ -205,6 +209,7 @@ def _read_meta(archive: NpzArchive) -> dict[str, Any]:
         "n_srcs": field("n_srcs", int, 4, lambda v: v >= 1),
         "bounds": field("bounds", list, None, _valid_bounds),
         "title": field("title", str, None),
+        "splat": field("splat", str, "blend", lambda v: v in SPLATS),
     }
     try:
         out["up"] = parse_up(field("up", str, "+y"))
@@ -224,7 +229,7 @@ def _valid_bounds(value: Any) -> bool:
 def save_canonical(path: str | Path, frames: Iterable[Mapping[str, np.ndarray]], *, colour: ColourModel | str,
                    fps: float = 30.0, up: str = "+y", bounds: tuple[np.ndarray, np.ndarray] | None = None,
                    sh_limit: float = 1.0, n_srcs: int = 4, cameras: list[Camera] | None = None,
-                   title: str | None = None, compress: bool = False) -> int:
+                   title: str | None = None, compress: bool = False, splat: str = "blend") -> int:
     """Write a canonical model, streaming frames one at a time; returns the number of frames.
 
     Each frame is a mapping with ``xyz``, ``radius``, ``alpha`` and the colour model's keys. The file is
@@ -238,28 +243,30 @@ def save_canonical(path: str | Path, frames: Iterable[Mapping[str, np.ndarray]],
         for index, frame in enumerate(frames):
             for name in POINT_KEYS + COLOUR_KEYS[colour] + OPTIONAL_KEYS.get(colour, ()):
                 if name in frame and frame[name] is not None:
-                    _write_array(zf, f"frame.{index}.{name}", np.asarray(frame[name]))
+                    write_npz_member(zf, f"frame.{index}.{name}", np.asarray(frame[name]))
                 elif name not in OPTIONAL_KEYS.get(colour, ()):
                     raise ValueError(f"frame {index} lacks '{name}' needed by colour model {colour.value}")
             n_frames = index + 1
         if cameras:
-            _write_array(zf, "cameras.names", np.array([c.name or f"cam{i:02d}" for i, c in enumerate(cameras)]))
-            _write_array(zf, "cameras.K", np.stack([c.K for c in cameras]).astype(np.float32))
-            _write_array(zf, "cameras.R", np.stack([c.R for c in cameras]).astype(np.float32))
-            _write_array(zf, "cameras.T", np.stack([c.T for c in cameras]).astype(np.float32))
-            _write_array(zf, "cameras.H", np.array([c.height for c in cameras], dtype=np.int32))
-            _write_array(zf, "cameras.W", np.array([c.width for c in cameras], dtype=np.int32))
+            write_npz_member(zf, "cameras.names", np.array([c.name or f"cam{i:02d}" for i, c in enumerate(cameras)]))
+            write_npz_member(zf, "cameras.K", np.stack([c.K for c in cameras]).astype(np.float32))
+            write_npz_member(zf, "cameras.R", np.stack([c.R for c in cameras]).astype(np.float32))
+            write_npz_member(zf, "cameras.T", np.stack([c.T for c in cameras]).astype(np.float32))
+            write_npz_member(zf, "cameras.H", np.array([c.height for c in cameras], dtype=np.int32))
+            write_npz_member(zf, "cameras.W", np.array([c.width for c in cameras], dtype=np.int32))
         meta = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "n_frames": n_frames, "colour": colour.value,
                 "fps": fps, "up": parse_up(up), "sh_limit": sh_limit, "n_srcs": n_srcs}
         if bounds is not None:
             meta["bounds"] = [np.asarray(b, np.float64).tolist() for b in bounds]
         if title:
             meta["title"] = title
-        _write_array(zf, META_KEY, np.array(json.dumps(meta)))
+        if splat != "blend":
+            meta["splat"] = splat
+        write_npz_member(zf, META_KEY, np.array(json.dumps(meta)))
     return n_frames
 
 
-def _write_array(zf: zipfile.ZipFile, key: str, array: np.ndarray) -> None:
+def write_npz_member(zf: zipfile.ZipFile, key: str, array: np.ndarray) -> None:
     entry = zipfile.ZipInfo(key + ".npy", date_time=(1980, 1, 1, 0, 0, 0))  # fixed time: reproducible files
     entry.compress_type = zf.compression
     with zf.open(entry, "w", force_zip64=True) as fp:

@@ -77,6 +77,7 @@ class ModelInfo:
     cameras: list[Camera] = field(default_factory=list)
     compressed: bool = False
     notes: list[str] = field(default_factory=list)
+    splat: str = "blend"  # how the model wants its points drawn: "blend" (4K4D's rule) or "opaque" (captures)
 
     @property
     def n_frames(self) -> int:

@@ -1,7 +1,8 @@
 """Point-cloud sequences from PLY files (one file per frame): read lazily, sized and coloured for rendering.
 
-Captured point clouds have no radii: a point's disc radius is estimated from the local spacing (mean distance
-to its nearest neighbours, through scipy's cKDTree) so surfaces render closed. Units (metres, centimetres,
+Captured point clouds have no radii: a point's disc radius is estimated from its neighbourhood (the distance to
+its 8th nearest neighbour, through scipy's cKDTree, capped for isolated points) so surfaces render closed; such
+models prefer opaque splats (4K4D's solid mode). Units (metres, centimetres,
 millimetres, voxel grids) and the up axis are detected from the first frame unless given.
 """
 
@@ -20,8 +21,10 @@ from ..errors import InputError
 from .frame import ColourModel, Frame, ModelInfo
 
 HUMAN_HEIGHT = 1.8          # metres: what a voxel grid of unknown size is scaled to
-NEIGHBOURS = 4              # neighbours averaged for the local spacing
-DEFAULT_RADIUS_SCALE = 1.2  # radius = scale × spacing: overlapping discs leave no see-through gaps
+NEIGHBOURS = 8              # radius = distance to this nearest neighbour: on a grid the diagonal one
+DEFAULT_RADIUS_SCALE = 1.0  # × that distance (opaque discs are drawn at 0.85 of it, 4K4D's solid factor)
+OUTLIER_CAP = 2.0           # no radius above this × the median radius of the point's neighbours
+ISOLATED = 4.0              # a point this many times farther from its neighbours than usual is a stray one
 UNIT_SCALES = {"m": 1.0, "cm": 0.01, "mm": 0.001}
 _COLOUR_NAMES = (("red", "green", "blue"), ("r", "g", "b"), ("diffuse_red", "diffuse_green", "diffuse_blue"))
 
@@ -233,15 +236,50 @@ def _describe_ply_error(exc: Exception) -> str:
     return (" ".join(where) + ": " if where else "") + message
 
 
-def estimate_radius(xyz: np.ndarray, scale: float = DEFAULT_RADIUS_SCALE, neighbours: int = NEIGHBOURS) -> np.ndarray:
-    """Per-point disc radius = scale × mean distance to the nearest ``neighbours`` points."""
+@dataclass(frozen=True)
+class RadiusReport:
+    """What ``estimate_radius`` did, for the line printed at convert / open time."""
+
+    median: float        # metres
+    p5: float
+    p95: float
+    capped: int          # points whose radius was held down (isolated / flying points, edges of sparse patches)
+    points: int
+
+    def describe(self, scale: float) -> str:
+        capped = f"; {self.capped:,} isolated or stray points ({100 * self.capped / max(self.points, 1):.2g}%) " \
+                 "held to their neighbours' size" if self.capped else ""
+        return (f"point radius: {scale:g} x the distance to the {NEIGHBOURS}th nearest neighbour, median "
+                f"{1000 * self.median:.2f} mm (5-95%: {1000 * self.p5:.2f}-{1000 * self.p95:.2f} mm){capped}")
+
+
+def estimate_radius(xyz: np.ndarray, scale: float = DEFAULT_RADIUS_SCALE,
+                    neighbours: int = NEIGHBOURS) -> tuple[np.ndarray, RadiusReport]:
+    """Per-point disc radii that close the surface on any sampling, and a report of what was done.
+
+    A point's radius is ``scale`` × the distance to its ``neighbours``-th nearest neighbour: on a regular grid
+    that is the diagonal neighbour (√2 cells), so discs cover the gap to the neighbours in every direction; on
+    grids coarser along one axis and on random samples it reaches the widest gap around the point; where density
+    varies it follows the local density. A point far from all others (a flying pixel) would get a huge disc:
+    no radius may exceed ``OUTLIER_CAP`` × the median radius of its own neighbours, and a point ``ISOLATED`` times
+    farther from its neighbours than the cloud's median gets the median radius (a small dot, not a blob).
+    """
     from scipy.spatial import cKDTree
 
     if len(xyz) <= 1:
-        return np.full(len(xyz), 0.005, dtype=np.float32)
-    k = min(neighbours + 1, len(xyz))
-    distances, _ = cKDTree(xyz).query(xyz, k=k, workers=-1)
-    return (scale * distances[:, 1:].mean(axis=1)).astype(np.float32)
+        radius = np.full(len(xyz), 0.005, dtype=np.float32)
+        return radius, RadiusReport(0.005, 0.005, 0.005, 0, len(xyz))
+    k = min(neighbours, len(xyz) - 1)
+    distances, index = cKDTree(xyz).query(xyz, k=k + 1, workers=-1)
+    raw = distances[:, k]
+    typical = float(np.median(raw))
+    local = np.median(raw[index[:, 1:]], axis=1)  # the neighbours' own radii
+    isolated = raw > ISOLATED * typical           # flying pixels, stray points: a typical-sized dot
+    spread = raw > OUTLIER_CAP * local            # a point at the edge of a sparse patch: held to its neighbours
+    radius = np.where(isolated, typical, np.minimum(raw, OUTLIER_CAP * local))
+    radius = (scale * radius).astype(np.float32)
+    p5, median, p95 = (float(v) for v in np.percentile(radius, [5, 50, 95]))
+    return radius, RadiusReport(median, p5, p95, int((isolated | spread).sum()), len(xyz))
 
 
 def detect_units(xyz: np.ndarray) -> tuple[str, float, str]:
@@ -298,14 +336,16 @@ class PlySequenceModel:
         if units != "voxel" and not 0.1 <= extent <= 20:
             notes.append(f"warning: the subject is {extent:.3g} m across in {units}; a captured person is 0.3-5 m: "
                          "check --units")
-        notes.append(f"point radius: {radius_scale:g} × mean spacing to the {NEIGHBOURS} nearest neighbours")
+        _, report = estimate_radius(first_m.astype(np.float32), radius_scale)
+        notes.append(report.describe(radius_scale))
+        notes.append("splats: opaque discs, nearest point wins (captures; --no-solid for 4K4D's blended discs)")
         self.info = ModelInfo(
             path=paths[0].parent if len(paths) > 1 else paths[0], kind=f"PLY sequence ({headers[0].format})",
             colour=ColourModel.RGB if has_colour else ColourModel.NONE,
             points_per_frame=[h.vertex_count for h in headers],
             bytes_per_frame=[h.vertex_count * (12 + 4 + 4 + 3) for h in headers],
             frame_labels=list(range(len(paths))), fps=fps, up=parse_up(up),
-            bounds=(first_m.min(0), first_m.max(0)), notes=notes)
+            bounds=(first_m.min(0), first_m.max(0)), notes=notes, splat="opaque")
 
     def read_frame(self, index: int) -> Frame:
         if not 0 <= index < len(self.paths):
@@ -318,7 +358,7 @@ class PlySequenceModel:
             raise InputError(path, f"coordinates × {self.scale:g} (units) overflow float32; check --voxel-size")
         if rgb is None and self.info.colour is ColourModel.RGB:
             raise InputError(path, "has no vertex colours, unlike the first frame")
-        radius = estimate_radius(xyz, self.radius_scale)
+        radius, _ = estimate_radius(xyz, self.radius_scale)
         n = len(xyz)
         return Frame(xyz=torch.from_numpy(xyz), radius=torch.from_numpy(radius), alpha=torch.ones(n),
                      rgb=None if rgb is None else torch.from_numpy(np.ascontiguousarray(rgb)))
