@@ -106,7 +106,7 @@ def test_weights_file_is_recognised_and_shown_as_bare_points(tmp_path, capsys):
     np.savez(path, **arrays)
     model = open_model(path)
     assert model.info.colour is ColourModel.NONE and model.info.n_frames == 2
-    assert any("training checkpoint" in note for note in model.info.notes)
+    assert any("network weights" in note and "k4d-viewer bake" in note for note in model.info.notes)
     assert main(["info", str(path)]) == 0
     assert "network weights" in capsys.readouterr().out
     out = tmp_path / "points.png"

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from . import __version__
-from .commands import batch, convert, info, render, serve, view
+from .commands import bake, batch, convert, info, render, serve, view
 from .errors import InputError
 
 
@@ -46,10 +46,11 @@ def build_parser(raising: bool = False) -> argparse.ArgumentParser:
     convert.add_parser(subparsers)
     serve.add_parser(subparsers)
     batch.add_parser(subparsers)
+    bake.add_parser(subparsers)
     return parser
 
 
-COMMANDS = ("view", "info", "render", "convert", "serve", "batch")
+COMMANDS = ("view", "info", "render", "convert", "serve", "batch", "bake")
 
 
 def with_default_command(argv: list[str]) -> list[str]:

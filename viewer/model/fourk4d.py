@@ -9,6 +9,7 @@ both are skipped without unpickling. Frames are the present slots in increasing 
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,10 +98,12 @@ class FourK4DModel:
         if not self._slots:
             raise InputError(self.archive.path, "is a 4K4D weights file with no sampler.pcds.* point clouds")
         self._finish("4K4D weights file (not a runtime file)")
+        path = self.archive.path
+        target = path.with_name(f"{path.parent.name or path.stem}_baked.npz")
         self.info.notes.append(
-            "this is a 4K4D training checkpoint (network weights), not a runtime model: it lacks the baked "
-            "radii, opacities, SH and image-blend colours (sampler.rads/occs/shs/rgbws), which need the networks "
-            "and source images to produce; showing the bare points in grey")
+            "this is a released 4K4D model (network weights), not a runtime model: showing the bare points in "
+            "grey. Bake its colours with the capture dataset, then open the result: "
+            f"k4d-viewer bake {shlex.quote(str(path))} --data DATA_ROOT -o {shlex.quote(str(target))}")
 
     def _frame_slots(self, part: _Part) -> list[int]:
         slots = sorted(part.slots.get("pcds", []))

@@ -1,0 +1,154 @@
+"""The bake: per frame, K-Planes features → radii, opacities and SH; per source view, the FeatureNet map and the
+image sampled at every point → colour and blend logit (spec §0). Frame by frame and view by view, so memory is
+one frame (spec §7.2); each finished frame is written at once, so an interrupted bake resumes.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import InputError
+from ..fileutil import PendingFile
+from .dataset import Dataset
+from .networks import FeatureNet, geometry, sample_views
+from .presets import Preset
+from .weights import SamplerWeights, WeightsFile
+
+CHUNK = 1 << 16  # points per K-Planes / MLP chunk
+
+
+@dataclass
+class BakedPart:
+    """One sampler's arrays for one frame, as 4K4D's runtime stores them (fp16)."""
+
+    pcds: np.ndarray    # (N, 3)
+    rads: np.ndarray    # (N, 1)
+    occs: np.ndarray    # (N, 1)
+    shs: np.ndarray     # (N, 3, 16)
+    rgbws: np.ndarray   # (S, N, 4)
+    cents: np.ndarray   # (S, 3)
+
+
+class Baker:
+    """Bakes frames of one weights file with one dataset and preset on one device."""
+
+    def __init__(self, weights: WeightsFile, dataset: Dataset, preset: Preset, device: torch.device) -> None:
+        self.weights, self.dataset, self.preset, self.device = weights, dataset, preset, device
+        self._nets = {}
+        for label, sampler in weights.samplers.items():
+            self._nets[label] = (sampler.kplanes(), sampler.mlp("geo_regressor.mlp.", 3).to(device),
+                                 sampler.mlp("ibr_regressor.sh_mlp.mlp.", 2, preset.sh_hidden).to(device),
+                                 sampler.mlp("ibr_regressor.rgb_mlp.mlp.", 2).to(device),
+                                 FeatureNet(sampler.tensors, sampler.prefix + "ibr_embedder.feat_reg.", device))
+
+    def frame(self, frame: int, progress: Callable[[], None] = lambda: None) -> dict[str, BakedPart]:
+        """Every sampler's arrays for ``frame`` ('' or 'fg', and 'bg' for foreground + background models)."""
+        out = {}
+        for label, sampler in self.weights.samplers.items():
+            background = label == "bg"
+            out[label] = self._part(label, sampler, frame, 0.0 if background else self.preset.time(frame),
+                                    background, progress)
+        return out
+
+    @torch.no_grad()
+    def _part(self, label: str, sampler: SamplerWeights, frame: int, t: float, background: bool,
+              progress: Callable[[], None]) -> BakedPart:
+        kplanes, geo_mlp, sh_mlp, rgb_mlp, feature_net = self._nets[label]
+        preset = self.preset
+        xyz = self.weights.points(sampler, frame).to(self.device)
+        n = len(xyz)
+        feat = torch.cat([kplanes(xyz[i:i + CHUNK], t) for i in range(0, n, CHUNK)]) if n else \
+            torch.zeros(0, 32, device=self.device)
+        radius_max = preset.bg_radius_max if background else preset.radius_max
+        radius_shift = preset.bg_radius_shift if background else preset.radius_shift
+        rads, occs = geometry(geo_mlp(feat), preset.radius_min, radius_max, radius_shift, preset.alpha_shift)
+        shs = sh_mlp(feat).reshape(n, 3, 16)
+        views = [self.dataset.view(s, frame, crop=not background) for s in range(self.dataset.n_views)]
+        height = max(image.shape[0] for image, _, _ in views)
+        width = max(image.shape[1] for image, _, _ in views)
+        padded = (4 * -(-height // 4), 4 * -(-width // 4))
+        rgbws = torch.empty(len(views), n, 4, device=self.device)
+        cents = torch.empty(len(views), 3, dtype=torch.float32)
+        for s, (image, _, camera) in enumerate(views):
+            canvas = torch.zeros(3, *padded, device=self.device)
+            canvas[:, :image.shape[0], :image.shape[1]] = torch.from_numpy(image).to(self.device).permute(2, 0, 1) / 255
+            maps = torch.cat([feature_net(canvas), canvas])
+            K, R, T = (torch.as_tensor(np.asarray(a, np.float32), device=self.device)
+                       for a in (camera.K, camera.R, camera.T))
+            for i in range(0, n, CHUNK):
+                samples = sample_views(maps, xyz[i:i + CHUNK], K, R, T)
+                logit = rgb_mlp(torch.cat([feat[i:i + CHUNK], samples], 1))
+                rgbws[s, i:i + CHUNK] = torch.cat([samples[:, 8:11], logit], 1)
+            R32, T32 = (torch.from_numpy(np.asarray(a, np.float32)) for a in (camera.R, camera.T))
+            cents[s] = -R32.T @ T32
+            progress()
+        half = lambda x: x.detach().to("cpu", torch.float16).numpy()  # noqa: E731
+        return BakedPart(pcds=half(xyz), rads=half(rads), occs=half(occs), shs=half(shs), rgbws=half(rgbws),
+                         cents=half(cents))
+
+
+# -- output: finished frames in a work folder, assembled into the output at the end -----------------------
+
+def work_folder(output: Path) -> Path:
+    return output.with_name(output.name + ".k4d-bake")
+
+
+class FrameStore:
+    """Finished frames of a bake, one file each, beside the output: an interrupted bake keeps them, and the
+    output itself appears only when every frame is done."""
+
+    def __init__(self, output: Path, identity: dict, resume: bool) -> None:
+        self.folder = work_folder(output)
+        stamp = self.folder / "bake.json"
+        if self.folder.exists():
+            if not resume:
+                raise InputError(self.folder, "holds an unfinished bake of this output: add --resume to continue "
+                                 "it, or delete the folder to start over")
+            try:
+                saved = json.loads(stamp.read_text())
+            except (OSError, ValueError):
+                saved = None
+            if saved != identity:
+                raise InputError(self.folder, "holds a bake with other weights, data, preset or frames; delete it "
+                                 "or bake with the same arguments")
+        else:
+            try:
+                self.folder.mkdir()
+                stamp.write_text(json.dumps(identity))
+            except OSError as exc:
+                raise InputError(self.folder, f"cannot write: {exc.strerror or exc}") from None
+
+    def done(self, frame: int) -> bool:
+        return self._path(frame).is_file()
+
+    def _path(self, frame: int) -> Path:
+        return self.folder / f"frame_{frame:06d}.npz"
+
+    def save(self, frame: int, parts: dict[str, BakedPart]) -> None:
+        pending = PendingFile(self._path(frame))
+        try:
+            with open(pending.tmp, "wb") as handle:
+                np.savez(handle, **{f"{label}|{name}": value for label, part in parts.items()
+                                    for name, value in part.__dict__.items()})
+        except OSError as exc:
+            pending.abort()
+            raise InputError(self._path(frame), f"cannot write: {exc.strerror or exc}") from None
+        pending.commit()
+
+    def load(self, frame: int) -> dict[str, BakedPart]:
+        with np.load(self._path(frame), allow_pickle=False) as data:
+            parts: dict[str, dict[str, np.ndarray]] = {}
+            for key in data.files:
+                label, name = key.split("|")
+                parts.setdefault(label, {})[name] = data[key]
+        return {label: BakedPart(**values) for label, values in parts.items()}
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)

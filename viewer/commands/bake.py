@@ -1,0 +1,98 @@
+"""``k4d-viewer bake``: a released 4K4D model (``1599.npz`` weights) + its capture dataset → a playable model."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from ..bake.bake import Baker, FrameStore
+from ..bake.dataset import Dataset
+from ..bake.output import LAYOUTS, write_output
+from ..bake.presets import PRESETS, preset_for, with_overrides
+from ..bake.weights import WeightsFile
+from ..errors import InputError
+from ..fileutil import check_output_folder, check_regular_file
+from .common import finite_float, human_bytes, parse_frames
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "bake", help="bake a released 4K4D model (1599.npz) and its dataset into a playable model",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Compute what 4K4D's viewer precomputes from a trained model: per frame the point radii, "
+                    "opacities and SH from the networks, and per source view the image colours and blend "
+                    "weights, in pure PyTorch (no tiny-cuda-nn; a GPU with 8 GB, or the CPU). Frames are "
+                    "written as they finish: an interrupted bake continues with --resume.",
+        epilog="examples:\n"
+               "  k4d-viewer bake data/trained_model/4k4d_0013_01/1599.npz --data data/renbody/0013_01 -o 0013_01.npz\n"
+               "  k4d-viewer bake 1599.npz --data my_313/ --preset my_313 --frames 0:20 -o first20.npz\n"
+               "  k4d-viewer bake 1599.npz --data DATA -o runtime.npz --layout 4k4d   # 4K4D's runtime arrays\n"
+               f"\npresets: {', '.join(PRESETS)}")
+    parser.add_argument("weights", type=Path, help="the model's weights: data/trained_model/4k4d_<seq>/1599.npz")
+    parser.add_argument("--data", type=Path, required=True, metavar="DATA_ROOT",
+                        help="the dataset: images/<cam>/<frame>.jpg + masks/ + intri.yml/extri.yml (or optimized/)"
+                             ", or the minimal dataset's videos_libx265/<cam>.mp4")
+    parser.add_argument("-o", "--output", type=Path, required=True, help="the .npz to write")
+    parser.add_argument("--preset", help="which released model's constants (default: from the folder name "
+                                         "4k4d_<seq>)")
+    parser.add_argument("--frames", metavar="A:B", help="bake frames A..B-1 only (default: every frame)")
+    parser.add_argument("--layout", choices=LAYOUTS, default="canonical",
+                        help="canonical (default: streams in k4d-viewer) or 4k4d (4K4D's runtime arrays)")
+    parser.add_argument("--resume", action="store_true", help="continue an interrupted bake of this output")
+    parser.add_argument("--device", default=None, help="cuda, cuda:1 or cpu (default: cuda when available)")
+    overrides = parser.add_argument_group("constants (override the preset's)")
+    overrides.add_argument("--t-end", type=int, metavar="N", help="training frame count (t = f / (N - 1))")
+    overrides.add_argument("--radius-max", type=finite_float, metavar="X", help="largest point radius")
+    overrides.add_argument("--radius-shift", type=finite_float, metavar="X", help="radius logit shift")
+    overrides.add_argument("--legacy", action=argparse.BooleanOptionalAction, default=None,
+                           help="legacy networks (alpha shift 0, ReLU SH)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    check_regular_file(args.weights)
+    if args.output.suffix.lower() != ".npz":
+        raise InputError(args.output, "output must be a .npz file")
+    check_output_folder(args.output)
+    if args.output.resolve() == args.weights.resolve():
+        raise InputError(args.output, "is the weights file (4K4D's own tool overwrites it; this one does not)")
+    if args.t_end is not None and args.t_end < 1:
+        raise InputError("--t-end", "must be >= 1")
+    preset = with_overrides(preset_for(args.weights, args.preset), t_end=args.t_end, radius_max=args.radius_max,
+                            radius_shift=args.radius_shift, legacy=args.legacy)
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if device.type not in ("cuda", "cpu"):
+        raise InputError("--device", f"'{args.device}' is not cuda or cpu")
+    weights = WeightsFile(args.weights)
+    notes: list[str] = []
+    dataset = Dataset(args.data, preset, notes)
+    try:
+        frames = weights.frames
+        if args.frames is not None:
+            frames = [frames[i] for i in parse_frames(args.frames, len(frames))]
+        print(preset.describe())
+        for note in notes:
+            print(f"note: {note}")
+        kind = "foreground + background" if weights.background is not None else "one sampler"
+        print(f"baking {len(frames)} frames x {dataset.n_views} views ({kind}) on {device}")
+        identity = {"weights": str(args.weights.resolve()), "size": args.weights.stat().st_size,
+                    "data": str(args.data.resolve()), "preset": repr(preset), "frames": frames}
+        store = FrameStore(args.output, identity, args.resume)
+        baker = Baker(weights, dataset, preset, device)
+        todo = [f for f in frames if not store.done(f)]
+        if len(todo) < len(frames):
+            print(f"resuming: {len(frames) - len(todo)} frames already baked")
+        steps = len(todo) * dataset.n_views * len(weights.samplers)
+        with tqdm(total=steps, desc="baking", unit="view", disable=None, leave=False) as bar:
+            for frame in todo:
+                store.save(frame, baker.frame(frame, progress=lambda: bar.update(1)))
+        count = write_output(args.output, args.layout, store, frames, preset, f"4K4D {preset.name}")
+        store.remove()
+    finally:
+        dataset.close()
+        weights.close()
+    print(f"wrote {args.output}: {count} frames, {human_bytes(args.output.stat().st_size)}")
+    return 0
