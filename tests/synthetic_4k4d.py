@@ -95,9 +95,20 @@ def ring_cameras(n_views: int, width: int, height: int) -> list[dict]:
 
 
 def _rodrigues(R: np.ndarray) -> np.ndarray:
-    from scipy.spatial.transform import Rotation
-
-    return Rotation.from_matrix(R).as_rotvec()
+    """Axis-angle vector of a rotation matrix, through its quaternion (stable at every angle)."""
+    trace = np.trace(R)
+    if trace > max(R[0, 0], R[1, 1], R[2, 2]):
+        w = math.sqrt(1 + trace) / 2
+        v = np.array([R[2, 1] - R[1, 2], R[0, 2] - R[2, 0], R[1, 0] - R[0, 1]]) / (4 * w)
+    else:
+        i = int(np.argmax(np.diag(R)))
+        j, k = (i + 1) % 3, (i + 2) % 3
+        s = math.sqrt(1 + R[i, i] - R[j, j] - R[k, k]) * 2
+        v = np.zeros(3)
+        v[i], v[j], v[k] = s / 4, (R[j, i] + R[i, j]) / s, (R[k, i] + R[i, k]) / s
+        w = (R[k, j] - R[j, k]) / s
+    norm = float(np.linalg.norm(v))
+    return np.zeros(3) if norm < 1e-12 else v / norm * 2 * math.atan2(norm, w)
 
 
 def _matrix(name: str, array: np.ndarray) -> str:
@@ -107,7 +118,7 @@ def _matrix(name: str, array: np.ndarray) -> str:
 
 
 def write_dataset(root: Path, n_views: int = 6, n_frames: int = 3, size: tuple[int, int] = (96, 128),
-                  videos: bool = True, seed: int = 1) -> Path:
+                  videos: bool = True, seed: int = 1, full_mask: bool = False, image_ext: str = ".png") -> Path:
     """images/<cam>/<frame:06d>.png, masks/<cam>/<frame:06d>.png, intri.yml, extri.yml and (``videos``)
     videos_libx265/<cam>.mp4 of the masked images."""
     from PIL import Image
@@ -134,11 +145,13 @@ def write_dataset(root: Path, n_views: int = 6, n_frames: int = 3, size: tuple[i
             image = np.stack([128 + 100 * np.sin(xx / (5 + k) + yy / (7 + 2 * k) + phase[k] + frame) for k in range(3)],
                              -1).clip(0, 255).astype(np.uint8)
             mask = (((xx - width / 2) / (0.3 * width)) ** 2 + ((yy - height / 2) / (0.42 * height)) ** 2 <= 1)
+            if full_mask:  # the subject's box fills the image: the largest crop, the worst case for the bake
+                mask[0, 0] = mask[-1, -1] = True
             mask = (mask * 255).astype(np.uint8)
-            for folder, array in (("images", image), ("masks", mask)):
-                target = root / folder / c["name"] / f"{frame:06d}.png"
+            for folder, array, ext in (("images", image, image_ext), ("masks", mask, ".png")):
+                target = root / folder / c["name"] / f"{frame:06d}{ext}"
                 target.parent.mkdir(parents=True, exist_ok=True)
-                Image.fromarray(array).save(target)
+                Image.fromarray(array).save(target, **({"quality": 95} if ext == ".jpg" else {"compress_level": 1}))
             frames_by_camera.setdefault(c["name"], []).append(image * (mask[..., None] > 0))
     if videos:
         import av

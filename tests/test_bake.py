@@ -122,11 +122,11 @@ def test_interrupted_bake_resumes_and_plays(synthetic, tmp_path, monkeypatch, ca
     out = tmp_path / "model.npz"
     original, calls = bake_module.Baker.frame, []
 
-    def failing(self, frame, progress=lambda: None):
+    def failing(self, frame, progress=lambda: None, next_frame=None):
         if calls:
             raise KeyboardInterrupt  # stopped during the second frame
         calls.append(frame)
-        return original(self, frame, progress)
+        return original(self, frame, progress, next_frame)
 
     monkeypatch.setattr(bake_module.Baker, "frame", failing)
     assert bake(weights, data, out) != 0  # Ctrl+C: one line, and the finished frame stays

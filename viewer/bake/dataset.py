@@ -193,8 +193,8 @@ class Dataset:
                 image, mask = image[y0:y1, x0:x1], mask[y0:y1, x0:x1]
                 K[0, 2] -= x0
                 K[1, 2] -= y0
-            filled = image.astype(np.float64) * (mask.astype(np.float64) / 255.0)[..., None]
-            image = np.clip(filled, 0, 255).astype(np.uint8)  # truncation toward zero, as upstream
+            # image · mask/255 truncated toward zero, as upstream; exact in integers: ⌊a·m / 255⌋
+            image = (image.astype(np.uint16) * mask.astype(np.uint16)[..., None] // 255).astype(np.uint8)
         return image, mask, SourceCamera(camera.name, K, camera.R, camera.T, camera.D)
 
 

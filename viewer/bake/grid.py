@@ -138,6 +138,11 @@ class KPlanes:
         self.bounds = bounds.float().reshape(2, 3)
         self.spatial, self.temporal, self.config = spatial, temporal, config
 
+    def to(self, device: torch.device) -> KPlanes:
+        """The same planes with their parameters on ``device`` (moved once, not per call)."""
+        return KPlanes(self.bounds.to(device), [p.to(device) for p in self.spatial],
+                       [p.to(device) for p in self.temporal], self.config)
+
     def __call__(self, xyz: torch.Tensor, t: float) -> torch.Tensor:
         """(N, 32) features of points ``xyz`` (N, 3) at time ``t`` in [0, 1], fp32."""
         bounds = self.bounds.to(xyz.device)

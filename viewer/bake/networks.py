@@ -53,21 +53,23 @@ class FeatureNet:
         self.head = {name: (get(f"{name}.weight"), get(f"{name}.bias")) for name in ("toplayer", "lat1", "lat0",
                                                                                      "smooth0")}
 
-    def __call__(self, image: torch.Tensor) -> torch.Tensor:
-        """``image`` (3, H_p, W_p) in [0, 1], H_p and W_p multiples of 4 → (8, H_p, W_p)."""
-        x = (2 * image - 1)[None]
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        """``images`` (B, 3, H_p, W_p) in [0, 1], H_p and W_p multiples of 4 → (B, 8, H_p, W_p). Each image is
+        its own BatchNorm batch, as upstream runs them one at a time: per-image statistics are instance
+        normalisation with the BatchNorm's scale and shift, so several images go through in one call."""
+        x = 2 * images - 1
         stages = []
         for index, (weight, gamma, beta, stride, pad) in enumerate(self.blocks):
             x = F.conv2d(x, weight, None, stride, pad)
-            # batch statistics of this one image (biased variance), as upstream's BatchNorm in training mode
-            x = F.relu(F.batch_norm(x, None, None, gamma, beta, training=True, momentum=0.0, eps=1e-5))
+            # statistics of each image over all its positions (biased variance): BatchNorm in training mode
+            x = F.relu(F.instance_norm(x, weight=gamma, bias=beta, use_input_stats=True, eps=1e-5))
             if index % 2 == 1:
                 stages.append(x)
         conv0, conv1, conv2 = stages
         feat2 = F.conv2d(conv2, *self.head["toplayer"])
         feat1 = _up(feat2) + F.conv2d(conv1, *self.head["lat1"])
         feat0 = _up(feat1) + F.conv2d(conv0, *self.head["lat0"])
-        return F.conv2d(feat0, *self.head["smooth0"], padding=1)[0]
+        return F.conv2d(feat0, *self.head["smooth0"], padding=1)
 
 
 def _up(x: torch.Tensor) -> torch.Tensor:

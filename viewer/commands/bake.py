@@ -86,9 +86,13 @@ def run(args: argparse.Namespace) -> int:
         if len(todo) < len(frames):
             print(f"resuming: {len(frames) - len(todo)} frames already baked")
         steps = len(todo) * dataset.n_views * len(weights.samplers)
-        with tqdm(total=steps, desc="baking", unit="view", disable=None, leave=False) as bar:
-            for frame in todo:
-                store.save(frame, baker.frame(frame, progress=lambda: bar.update(1)))
+        try:
+            with tqdm(total=steps, desc="baking", unit="view", disable=None, leave=False) as bar:
+                for index, frame in enumerate(todo):
+                    following = todo[index + 1] if index + 1 < len(todo) else None
+                    store.save(frame, baker.frame(frame, progress=lambda: bar.update(1), next_frame=following))
+        finally:
+            baker.close()
         count = write_output(args.output, args.layout, store, frames, preset, f"4K4D {preset.name}")
         store.remove()
     finally:
