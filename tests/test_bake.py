@@ -194,3 +194,64 @@ def test_weights_file_in_the_viewer_says_how_to_bake(synthetic, capsys):
     assert main(["info", str(weights)]) == 0
     printed = capsys.readouterr().out
     assert "k4d-viewer bake" in printed and "--data" in printed
+
+
+def test_viewing_weights_with_data_bakes_as_frames_are_shown(synthetic, tmp_path):
+    """k4d-viewer 1599.npz --data DATA: frames bake when first shown; the finished bake is kept beside the
+    weights and the next open (with or without --data) shows it at once."""
+    from k4d_viewer.bake.live import BakingModel, baked_path
+    from k4d_viewer.commands.common import load_model
+    from k4d_viewer.session import ViewerSession
+
+    weights, data = synthetic
+    copy = tmp_path / "4k4d_my_377" / "1599.npz"
+    copy.parent.mkdir()
+    shutil.copy(weights, copy)
+    # a single frame rendered from the command line bakes only that frame
+    assert main(["render", str(copy), "--data", str(data), "--frame", "1", "--size", "64x48",
+                 "-o", str(tmp_path / "one.png")]) == 0
+    store = baked_path(copy).with_name(baked_path(copy).name + ".k4d-bake")
+    assert sorted(p.name for p in store.glob("frame_*.npz")) == ["frame_000001.npz"]
+    model = load_model(copy, data=data)
+    assert isinstance(model, BakingModel) and "baking" in model.info.notes[0]
+    session = ViewerSession(model, backend="torch", gl=False)
+    statuses = [session.frame_status(i) for i in range(3)]
+    for index in range(3):  # the timeline plays through every frame: each bakes in the background
+        session.seek(index)
+        frame = session.loader.wait(index)
+        assert frame.n_points == 400 and frame.rgbw.shape == (4, 400, 4)
+    session.close()
+    model.close()
+    assert statuses[2] == "pending" and baked_path(copy).exists() and not store.exists()  # shown as not baked yet
+    again = load_model(copy)  # no --data needed any more
+    assert again.info.kind == "k4d-viewer canonical" and again.info.n_frames == 3
+    again.close()
+
+
+def test_foreground_background_model(synthetic, tmp_path):
+    """ENeRF-Outdoor / dance3-style models: a foreground and a background sampler; the background's geometry
+    and SH are baked once (t = 0), its colours for every frame from the whole, uncropped images."""
+    from k4d_viewer.model import open_model
+    from synthetic_4k4d import weights_arrays
+
+    _, data = synthetic
+    arrays = weights_arrays(300, 3, seed=5, prefix="sampler.fg_sampler.")
+    background = weights_arrays(200, 1, seed=6, prefix="sampler.bg_sampler.")
+    arrays.update(background)
+    weights = tmp_path / "4k4d_actor1_4" / "1599.npz"
+    weights.parent.mkdir()
+    np.savez(weights, **arrays)
+    runtime, canonical = tmp_path / "runtime.npz", tmp_path / "canonical.npz"
+    assert bake(weights, data, runtime, "--layout", "4k4d") == 0
+    keys = set(np.load(runtime).files)
+    assert "sampler.bg_sampler.pcds.0" in keys and "sampler.bg_sampler.pcds.1" not in keys
+    assert {f"sampler.bg_sampler.rgbws.{f}" for f in range(3)} <= keys
+    assert {f"sampler.fg_sampler.shs.{f}" for f in range(3)} <= keys
+    model = open_model(runtime)
+    assert model.info.points_per_frame == [500, 500, 500]
+    model.close()
+    assert bake(weights, data, canonical) == 0
+    model = open_model(canonical)
+    frame = model.read_frame(2)
+    assert frame.n_points == 500 and frame.rgbw.shape == (4, 500, 4)
+    model.close()

@@ -102,6 +102,15 @@ class ViewerSession:
     def toggle_play(self) -> None:
         self.timeline.toggle()
 
+    def frame_status(self, index: int) -> str:
+        """The timeline's view of a frame: the cache's status, or 'pending' for a frame of a model still being
+        baked that is neither baked nor loading."""
+        status = self.loader.status(index)
+        baked = getattr(self.model, "is_baked", None)
+        if status == "none" and baked is not None and not baked(index):
+            return "pending"
+        return status
+
     # -- camera --------------------------------------------------------------------------------------
 
     def home_view(self, aspect: float) -> CameraState:

@@ -14,9 +14,9 @@ from .timeline import Timeline
 
 # ImGui colours are 0xAABBGGRR: on the GPU green, in host memory teal, loading orange, failed red, not loaded grey
 STATUS_COLOURS = {"device": 0xFF50C050, "host": 0xFFA0A040, "loading": 0xFF30A0E0, "failed": 0xFF3030E0,
-                  "none": 0xFF505050}
+                  "none": 0xFF505050, "pending": 0xFF603040}
 STATUS_LABELS = {"device": "on GPU", "host": "in memory", "loading": "loading", "failed": "failed",
-                 "none": "not loaded"}
+                 "none": "not loaded", "pending": "not baked yet"}
 TICK_COLOUR, LABEL_COLOUR, CURSOR_COLOUR = 0xFF909090, 0xFFC8C8C8, 0xFF40C0FF
 RANGE_COLOUR, MARK_COLOUR = 0x3040C0FF, 0xFF40C0FF
 
@@ -89,11 +89,11 @@ def draw_timeline(timeline: Timeline, fps: float, frame_status, editor: PathEdit
     draw_key_markers(editor, n, imgui.ImVec2(origin.x, top + strip - 4), width)
     cursor = x_of(timeline.frame)
     draw.add_line(imgui.ImVec2(cursor, origin.y), imgui.ImVec2(cursor, top + strip + 2), CURSOR_COLOUR, 2.0)
-    commands += _transport(timeline, fps)
+    commands += _transport(timeline, fps, any(frame_status(i) == "pending" for i in range(n)))
     return commands
 
 
-def _transport(timeline: Timeline, fps: float) -> list[Command]:
+def _transport(timeline: Timeline, fps: float, baking: bool) -> list[Command]:
     commands = []
     imgui.text(f"{timeline.frame:>5d} / {timeline.n_frames - 1}   {time_code(timeline.frame, fps)}")
     imgui.same_line()
@@ -126,13 +126,13 @@ def _transport(timeline: Timeline, fps: float) -> list[Command]:
         if imgui.small_button("clear"):
             commands.append(Command("clear_marks"))
     imgui.same_line(spacing=24)
-    _legend()
+    _legend(baking)
     return commands
 
 
-def _legend() -> None:
+def _legend(baking: bool) -> None:
     draw = imgui.get_window_draw_list()
-    for status in ("device", "host", "loading", "none"):
+    for status in ("device", "host", "loading", "none") + (("pending",) if baking else ()):
         pos = imgui.get_cursor_screen_pos()
         size = imgui.get_text_line_height() * 0.6
         y = pos.y + imgui.get_text_line_height() * 0.25

@@ -145,7 +145,7 @@ class Dataset:
         from PIL import Image
 
         if self.images is not None:
-            image = np.asarray(Image.open(self._file(self.images, view, frame)).convert("RGB"))
+            image = np.array(Image.open(self._file(self.images, view, frame)).convert("RGB"))  # writable
         else:
             image = self._video_frame(self.videos / f"{self.cameras[view].name}.mp4", frame)
         if self.masks.is_dir():

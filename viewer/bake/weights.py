@@ -131,12 +131,18 @@ class WeightsFile:
     def frames(self) -> list[int]:
         return list(self.foreground.frames)
 
-    def points(self, sampler: SamplerWeights, frame: int) -> torch.Tensor:
-        """(N, 3) fp32 points of ``frame`` (the background has one point set, slot 0, for every frame)."""
+    def _points_key(self, sampler: SamplerWeights, frame: int) -> str:
         key = sampler.frames.get(frame, sampler.frames.get(0) if sampler is self.background else None)
         if key is None:
             raise InputError(self.path, f"has no point cloud for frame {frame}", key=f"{sampler.prefix}pcds.{frame}")
-        return torch.from_numpy(self.archive.read(key).astype("float32"))
+        return key
+
+    def point_count(self, sampler: SamplerWeights, frame: int) -> int:
+        return int(self.archive.header(self._points_key(sampler, frame)).shape[0])
+
+    def points(self, sampler: SamplerWeights, frame: int) -> torch.Tensor:
+        """(N, 3) fp32 points of ``frame`` (the background has one point set, slot 0, for every frame)."""
+        return torch.from_numpy(self.archive.read(self._points_key(sampler, frame)).astype("float32"))
 
     def close(self) -> None:
         self.archive.close()

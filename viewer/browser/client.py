@@ -26,7 +26,7 @@ from ..settings import RenderSettings, is_switch
 
 log = logging.getLogger("k4d_viewer.serve")
 STATUS_RGB = {"device": (80, 192, 80), "host": (64, 160, 160), "loading": (224, 160, 48), "failed": (224, 48, 48),
-              "none": (80, 80, 80)}
+              "none": (80, 80, 80), "pending": (64, 48, 96)}
 
 
 def camera_from_viser(position, wxyz, fov: float, width: int, height: int, near: float, far: float) -> Camera:
@@ -229,7 +229,7 @@ class ClientView:
 
     def _strip(self) -> np.ndarray:
         n = self.session.info.n_frames
-        statuses = [STATUS_RGB[self.session.loader.status(i)] for i in range(n)]
+        statuses = [STATUS_RGB[self.session.frame_status(i)] for i in range(n)]
         strip = np.array(statuses, np.uint8)[None].repeat(6, axis=0)
         return np.asarray(Image.fromarray(strip).resize((max(n, 200), 6), Image.NEAREST))
 

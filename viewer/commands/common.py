@@ -24,8 +24,12 @@ def add_model_argument(parser: argparse.ArgumentParser) -> None:
                              "a quoted glob ('frames/*.ply') or one .ply file; default: the built-in demo")
 
 
-def load_model(path: Path | None, up: str | None = None) -> Model:
-    """Open ``path``, or the built-in demo when no path is given; ``up`` overrides a PLY sequence's up axis."""
+def load_model(path: Path | None, up: str | None = None, data: Path | None = None,
+               preset: str | None = None) -> Model:
+    """Open ``path``, or the built-in demo when no path is given; ``up`` overrides a PLY sequence's up axis.
+
+    A released 4K4D model (``1599.npz`` weights) opens as its finished bake when one is beside it; otherwise,
+    with ``data`` (its dataset), as a model baked frame by frame as it is shown."""
     if path is None:
         path = demo_model()
     if is_ply_input(path):
@@ -33,7 +37,30 @@ def load_model(path: Path | None, up: str | None = None) -> Model:
             return open_model(path, up=parse_up(up) if up is not None else None)
         except ValueError as exc:
             raise InputError("--up", str(exc)) from None
-    return open_model(path)
+    from ..bake.live import BakingModel, baked_path
+
+    model = open_model(path)
+    if getattr(model, "is_weights", False):
+        if baked_path(Path(path)).is_file():
+            model.close()
+            model = open_model(baked_path(Path(path)))
+            model.info.notes.insert(0, f"{Path(path).name}: showing its finished bake, {model.info.path.name}")
+        elif data is not None:
+            model.close()
+            model = BakingModel(Path(path), data, preset)
+    elif data is not None:
+        warn(f"--data is for released 4K4D models (1599.npz); {Path(path).name} does not need it")
+    return model
+
+
+def add_bake_arguments(parser: argparse.ArgumentParser) -> None:
+    """--data / --preset: view or render a released 4K4D model, baking it as frames are shown."""
+    parser.add_argument("--data", type=Path, metavar="DATA_ROOT",
+                        help="with a released 4K4D model (1599.npz): its dataset, to bake frames as they are shown "
+                             "(see 'k4d-viewer bake --help')")
+    parser.add_argument("--bake-preset", dest="preset", metavar="NAME",
+                        help="with --data: which released model's constants (default: from the folder name "
+                             "4k4d_<seq>; as 'k4d-viewer bake --preset')")
 
 
 def parse_size(text: str) -> tuple[int, int]:

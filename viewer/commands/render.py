@@ -15,7 +15,7 @@ from ..render.pipeline import render_frame
 from ..settings import add_arguments as add_settings_arguments
 from ..settings import from_args as settings_from_args
 from ..video import CODECS, is_video
-from .common import add_model_argument, finite_float, load_model, parse_size, warn
+from .common import add_bake_arguments, add_model_argument, finite_float, load_model, parse_size, warn
 from .render_output import OUTPUT_KINDS, make_sink, render_samples
 from .render_plan import ORBIT_SECONDS, SECONDS_PER_CAPTURE_CAMERA, RenderPlan, make_plan, uses_path
 
@@ -38,6 +38,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                "  k4d-viewer render model.npz --frames 0:30 -o out.png  # out_0000.png .. out_0029.png\n"
                "  k4d-viewer render model.npz --camera cam.json --size 3840x2160 -o 4k.png")
     add_model_argument(parser)
+    add_bake_arguments(parser)
     parser.add_argument("-o", "--output", type=Path,
                         help="a .png, or a video (.mp4 .mov .mkv .webm); for several frames to PNG, numbers are "
                              "added (out_0007.png) unless the name has a {frame} or %%04d field")
@@ -92,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     settings, device = settings_from_args(args), _device(args.device)
     _check_flags(args)
     rasterizer = _backend(args.backend)
-    model = load_model(args.model, up=args.up)
+    model = load_model(args.model, up=args.up, data=args.data, preset=args.preset)
     try:
         info = model.info
         settings = settings.for_model(info)

@@ -10,7 +10,7 @@ import sys
 from ..errors import InputError
 from ..settings import add_arguments as add_settings_arguments
 from ..settings import from_args as settings_from_args
-from .common import add_model_argument, cache_budgets, load_model
+from .common import add_bake_arguments, add_model_argument, cache_budgets, load_model
 
 LOOPBACK = "127.0.0.1"
 
@@ -27,6 +27,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                "  ssh -L 8080:localhost:8080 gpu-server      # then, on the server:\n"
                "  k4d-viewer serve model.npz --port 8080      # and open http://localhost:8080 on the laptop")
     add_model_argument(parser)
+    add_bake_arguments(parser)
     parser.add_argument("--port", type=int, default=8080, help="TCP port (default 8080; 0 picks a free one)")
     parser.add_argument("--host", default=LOOPBACK,
                         help="address to listen on (default 127.0.0.1; anything else is reachable from the network "
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     handler.setFormatter(OneLineFormatter())
     logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
     logging.captureWarnings(True)  # warnings from hostile client values: one log line each, not a stack
-    model = load_model(args.model)
+    model = load_model(args.model, data=args.data, preset=args.preset)
     try:
         try:
             server = BrowserServer(model, host=args.host, port=args.port, backend=args.backend, settings=settings,

@@ -9,7 +9,7 @@ from ..camera import load_camera_json
 from ..errors import InputError
 from ..settings import add_arguments as add_settings_arguments
 from ..settings import from_args as settings_from_args
-from .common import add_model_argument, cache_budgets, load_model, parse_size
+from .common import add_bake_arguments, add_model_argument, cache_budgets, load_model, parse_size
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -19,6 +19,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Open a window that plays the model: drag to orbit, scroll to dolly, Space to play, F1 for all "
                     "shortcuts. 'k4d-viewer MODEL' is the same as 'k4d-viewer view MODEL'.")
     add_model_argument(parser)
+    add_bake_arguments(parser)
     parser.add_argument("--backend", choices=("auto", "cuda", "gl", "torch"), default="auto",
                         help="rasterizer: auto (cuda where an NVIDIA GPU and triton work, else gl), cuda (compute "
                              "kernels), gl (OpenGL depth peeling) or torch (reference, slow)")
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     camera = load_camera_json(args.camera) if args.camera else None
     budgets = cache_budgets(args)
-    model = load_model(args.model)
+    model = load_model(args.model, data=args.data, preset=args.preset)
     try:
         if not 0 <= args.frame < model.info.n_frames:
             raise InputError("--frame", f"{args.frame} is out of range (frames 0..{model.info.n_frames - 1})")

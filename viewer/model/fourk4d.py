@@ -66,6 +66,7 @@ class FourK4DModel:
         if "" in parts and ("fg" in parts or "bg" in parts):
             raise InputError(archive.path, "mixes plain sampler.* keys with fg_sampler/bg_sampler keys")
         self._weights = weights
+        self.is_weights = weights
         if weights:
             self._init_weights(parts.get("", {}))
         elif "fg" in parts or "bg" in parts:
