@@ -255,3 +255,24 @@ def test_foreground_background_model(synthetic, tmp_path):
     frame = model.read_frame(2)
     assert frame.n_points == 500 and frame.rgbw.shape == (4, 500, 4)
     model.close()
+
+
+def test_ratio_resizes_with_opencv_area_and_scales_intrinsics(synthetic):
+    from dataclasses import replace
+
+    import cv2
+    from k4d_viewer.bake.dataset import Dataset
+    from k4d_viewer.bake.presets import PRESETS
+
+    _, data = synthetic
+    preset = replace(PRESETS["my_377"], ratio=(0.5,), crop=False)
+    dataset = Dataset(data, preset, [])
+    raw, _ = dataset.raw(1, 0)
+    image, _, camera = dataset.view(1, 0)
+    height, width = raw.shape[:2]
+    assert image.shape[:2] == (int(height * 0.5), int(width * 0.5))
+    assert np.array_equal(image, cv2.resize(raw, (int(width * 0.5), int(height * 0.5)),
+                                            interpolation=cv2.INTER_AREA))
+    original = dataset.cameras[1].K
+    assert np.allclose(camera.K[0], original[0] * 0.5) and np.allclose(camera.K[1], original[1] * 0.5)
+    dataset.close()

@@ -43,13 +43,38 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="canonical (default: streams in k4d-viewer) or 4k4d (4K4D's runtime arrays)")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted bake of this output")
     parser.add_argument("--device", default=None, help="cuda, cuda:1 or cpu (default: cuda when available)")
-    overrides = parser.add_argument_group("constants (override the preset's)")
+    overrides = parser.add_argument_group("constants (each overrides the preset's; the preset's are printed)")
     overrides.add_argument("--t-end", type=int, metavar="N", help="training frame count (t = f / (N - 1))")
-    overrides.add_argument("--radius-max", type=finite_float, metavar="X", help="largest point radius")
-    overrides.add_argument("--radius-shift", type=finite_float, metavar="X", help="radius logit shift")
+    overrides.add_argument("--ratio", metavar="R[,R...]", help="image scale, one value or one per camera")
+    overrides.add_argument("--aligned", action=argparse.BooleanOptionalAction, default=None,
+                           help="re-centre the cameras on their centre of attention (NHR, ZJU-MoCap 313/315)")
+    overrides.add_argument("--cameras", choices=("optimized", "root"), help="optimized/ or the root's intri/extri")
+    overrides.add_argument("--masks", metavar="DIR", help="the masks folder's name (masks, mask, bgmtv2)")
+    overrides.add_argument("--crop", action=argparse.BooleanOptionalAction, default=None,
+                           help="crop to the mask box and fill the background with black")
+    overrides.add_argument("--dist-opt-k", action=argparse.BooleanOptionalAction, default=None,
+                           help="undistort onto OpenCV's optimal new camera matrix")
     overrides.add_argument("--legacy", action=argparse.BooleanOptionalAction, default=None,
                            help="legacy networks (alpha shift 0, ReLU SH)")
+    for name, text in (("radius-min", "smallest point radius"), ("radius-max", "largest point radius"),
+                       ("radius-shift", "radius logit shift"), ("bg-radius-max", "background's largest radius"),
+                       ("bg-radius-shift", "background's radius logit shift"),
+                       ("sh-limit", "SH residual limit written for the viewer")):
+        overrides.add_argument(f"--{name}", type=finite_float, metavar="X", help=text)
+    overrides.add_argument("--n-srcs", type=int, metavar="N", help="source views the viewer blends")
     parser.set_defaults(run=run)
+
+
+def _ratio(text: str | None) -> tuple[float, ...] | None:
+    if text is None:
+        return None
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise InputError("--ratio", f"'{text[:40]}' is not a number or a comma-separated list") from None
+    if not values or not all(0 < v <= 4 for v in values):
+        raise InputError("--ratio", "every value must be in (0, 4]")
+    return values
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,8 +86,16 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(args.output, "is the weights file (4K4D's own tool overwrites it; this one does not)")
     if args.t_end is not None and args.t_end < 1:
         raise InputError("--t-end", "must be >= 1")
-    preset = with_overrides(preset_for(args.weights, args.preset), t_end=args.t_end, radius_max=args.radius_max,
-                            radius_shift=args.radius_shift, legacy=args.legacy)
+    preset = with_overrides(preset_for(args.weights, args.preset), t_end=args.t_end, ratio=_ratio(args.ratio),
+                            aligned=args.aligned, cameras=args.cameras, masks=args.masks, crop=args.crop,
+                            dist_opt_k=args.dist_opt_k, legacy=args.legacy, radius_min=args.radius_min,
+                            radius_max=args.radius_max, radius_shift=args.radius_shift,
+                            bg_radius_max=args.bg_radius_max, bg_radius_shift=args.bg_radius_shift,
+                            sh_limit=args.sh_limit, n_srcs=args.n_srcs)
+    if args.n_srcs is not None and args.n_srcs < 1:
+        raise InputError("--n-srcs", "must be >= 1")
+    if not 0 < preset.radius_min < preset.radius_max:
+        raise InputError("--radius-min", f"the radius range {preset.radius_min:g}..{preset.radius_max:g} is empty")
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if device.type not in ("cuda", "cpu"):
         raise InputError("--device", f"'{args.device}' is not cuda or cpu")
