@@ -276,3 +276,23 @@ def test_ratio_resizes_with_opencv_area_and_scales_intrinsics(synthetic):
     original = dataset.cameras[1].K
     assert np.allclose(camera.K[0], original[0] * 0.5) and np.allclose(camera.K[1], original[1] * 0.5)
     dataset.close()
+
+
+def test_aligned_cameras_centre_the_rig():
+    """use_aligned_cameras (spec §4.2): cameras looking at one point are re-expressed around it; the rig's
+    shape (distances between cameras) is unchanged."""
+    from k4d_viewer.bake.dataset import SourceCamera, align
+    from synthetic_4k4d import ring_cameras
+
+    offset = np.array([1.0, -2.0, 0.5])
+    cameras = []
+    for c in ring_cameras(8, 64, 80)[:5]:  # half a ring, as real rigs: the mean viewing direction is defined
+        tilt = c["R"]  # the ring looks at the origin; move the whole rig by ``offset``
+        cameras.append(SourceCamera(c["name"], c["K"], tilt, c["T"] - tilt @ offset, np.zeros(5)))
+    aligned = align(cameras)
+    centres = np.array([c.centre for c in aligned])
+    before = np.array([c.centre for c in cameras])
+    assert np.allclose(np.linalg.norm(centres[:, None] - centres[None], axis=-1),
+                       np.linalg.norm(before[:, None] - before[None], axis=-1), atol=1e-9)
+    # the point every camera looks at becomes the origin
+    assert np.allclose([np.linalg.norm(c.centre) for c in aligned], np.linalg.norm(before[0] - offset), atol=1e-6)

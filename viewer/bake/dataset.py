@@ -82,6 +82,9 @@ def align(cameras: list[SourceCamera]) -> list[SourceCamera]:
     normalize = lambda v: v / (np.linalg.norm(v) + 1e-13)  # noqa: E731
     z = -normalize(np.mean([m[:3, 1] for m in c2w], axis=0))
     y_ = np.mean([m[:3, 2] for m in c2w], axis=0)
+    if np.linalg.norm(np.cross(z, y_)) < 1e-6:
+        raise InputError("--aligned", "the cameras' mean viewing direction is parallel to their mean down axis "
+                         "(a closed ring?): the alignment is undefined; bake with --no-aligned")
     x = -normalize(np.cross(z, y_))
     y = -np.cross(x, z)
     average = np.eye(4)
