@@ -12,6 +12,7 @@ from ..camera import parse_up
 from ..errors import InputError
 from ..fileutil import check_output_folder
 from ..model import Frame, Model, open_model, save_canonical
+from ..model.compact import compact_frame
 from ..model.frame import ColourModel
 from ..model.ply import DEFAULT_RADIUS_SCALE, NEIGHBOURS, OUTLIER_CAP, PlySequenceModel, expand_inputs
 from ..rig import load_rig
@@ -44,6 +45,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                              f"(default {DEFAULT_RADIUS_SCALE}; isolated points are held to "
                              f"{OUTLIER_CAP:g}× their neighbours' radius)")
     parser.add_argument("--compress", action="store_true", help="deflate the arrays (smaller, slower to play)")
+    parser.add_argument("--compact", action="store_true",
+                        help="8-bit colours and blend weights, 8-bit SH with a scale per point: about half the bytes "
+                             "per frame (faster from disk), renders within 45 dB PSNR of the original")
     parser.set_defaults(run=run)
 
 
@@ -68,8 +72,8 @@ def run(args: argparse.Namespace) -> int:
         if any(Path(i).resolve() == args.output.resolve() for i in args.inputs):
             raise InputError(args.output, "is also an input")
         count = save_canonical(
-            args.output, _frames(model), colour=info.colour, fps=args.fps or info.fps, up=up or info.up,
-            bounds=info.bounds if isinstance(model, PlySequenceModel) else None, sh_limit=info.sh_limit,
+            args.output, _frames(model, args.compact), colour=info.colour, fps=args.fps or info.fps, up=up or info.up,
+            bounds=info.bounds, sh_limit=info.sh_limit,
             n_srcs=info.n_srcs, cameras=cameras if cameras is not None else info.cameras, compress=args.compress,
             splat=info.splat)
     finally:
@@ -92,8 +96,9 @@ def _open_inputs(args: argparse.Namespace, up: str | None) -> Model:
                             radius_scale=args.radius_scale, fps=args.fps or 30.0)
 
 
-def _frames(model: Model) -> Iterator[dict[str, np.ndarray]]:
-    """Each frame as arrays for the writer, with a progress bar; PLY colours are stored as 8-bit."""
+def _frames(model: Model, compact: bool = False) -> Iterator[dict[str, np.ndarray]]:
+    """Each frame as arrays for the writer, with a progress bar; PLY colours are stored as 8-bit, and with
+    ``compact`` image-based colours and SH too (model/compact.py)."""
     for index in progress(range(model.info.n_frames), "converting", model.info.n_frames):
         frame: Frame = model.read_frame(index)
         arrays = {name: value.numpy() for name, value in frame.__dict__.items() if value is not None}
@@ -102,4 +107,4 @@ def _frames(model: Model) -> Iterator[dict[str, np.ndarray]]:
             arrays["alpha"] = arrays["alpha"].astype(np.float16)
             if model.info.colour is ColourModel.RGB:
                 arrays["rgb"] = np.round(arrays["rgb"] * 255).astype(np.uint8)
-        yield arrays
+        yield compact_frame(arrays) if compact else arrays

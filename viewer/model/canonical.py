@@ -28,6 +28,7 @@ import torch
 from ..camera import Camera, make_camera, parse_up
 from ..errors import InputError
 from ..fileutil import atomic_output
+from .compact import COMPACT_KEYS, decode_rgbw, decode_sh
 from .frame import ColourModel, Frame, ModelInfo, compressed_note
 from .npz import NpzArchive
 from .validate import COLOURS, FLOATS, check_header, check_values, sh_degree_of
@@ -42,8 +43,9 @@ COLOUR_KEYS = {
     ColourModel.SH: ("sh",),
     ColourModel.NONE: (),
 }
-OPTIONAL_KEYS = {ColourModel.IBR: ("sh",)}
+OPTIONAL_KEYS = {ColourModel.IBR: ("sh", "rgbw_range", "sh_scale"), ColourModel.SH: ("sh_scale",)}
 POINT_KEYS = ("xyz", "radius", "alpha")
+UINT8, INT8 = np.dtype(np.uint8), np.dtype(np.int8)
 
 
 def is_canonical(archive: NpzArchive) -> bool:
@@ -118,13 +120,19 @@ class CanonicalModel:
         if self._colour is ColourModel.RGB:
             check_header(self.archive, prefix + "rgb", [("N", 3)], dims, COLOURS)
         if self._colour is ColourModel.IBR:
-            check_header(self.archive, prefix + "rgbw", [("S", "N", 4)], dims)
+            header = check_header(self.archive, prefix + "rgbw", [("S", "N", 4)], dims, FLOATS + (UINT8,))
+            if header.dtype == UINT8:  # compact colours: the logits' range beside them
+                self._require(prefix + "rgbw_range", "compact (uint8) rgbw")
+                check_header(self.archive, prefix + "rgbw_range", [(2,)], dims)
             check_header(self.archive, prefix + "cents", [("S", 3)], dims)
             if dims["S"] == 0:
                 raise InputError(self.archive.path, "has 0 source views", key=prefix + "rgbw")
             shared["S"] = dims["S"]
         if prefix + "sh" in self.archive:
-            header = check_header(self.archive, prefix + "sh", [("N", 3, "C")], dims)
+            header = check_header(self.archive, prefix + "sh", [("N", 3, "C")], dims, FLOATS + (INT8,))
+            if header.dtype == INT8:  # compact SH: one scale per point
+                self._require(prefix + "sh_scale", "compact (int8) sh")
+                check_header(self.archive, prefix + "sh_scale", [("N",)], dims)
             degree = sh_degree_of(self.archive, prefix + "sh", header.shape[-1])
             if shared.setdefault("degree", degree) != degree:
                 raise InputError(self.archive.path, f"has SH degree {degree} but frame 0 has degree "
@@ -132,6 +140,10 @@ class CanonicalModel:
         elif self._colour is ColourModel.IBR and self._any_sh:
             raise InputError(self.archive.path, "missing (other frames have an SH residual)", key=prefix + "sh")
         return dims
+
+    def _require(self, key: str, what: str) -> None:
+        if key not in self.archive:
+            raise InputError(self.archive.path, f"missing (needed with {what})", key=key)
 
     def _read_cameras(self) -> list[Camera]:
         present = [k for k in CAMERA_KEYS if k in self.archive]
@@ -169,8 +181,14 @@ class CanonicalModel:
                 array = array.reshape(-1)
             if name == "rgb" and array.dtype == np.uint8:
                 array = array.astype(np.float32) / 255.0
-            arrays[name] = torch.from_numpy(np.ascontiguousarray(array))
-        return Frame(**arrays)
+            arrays[name] = array
+        if arrays.get("rgbw") is not None and arrays["rgbw"].dtype == np.uint8:
+            arrays["rgbw"] = decode_rgbw(arrays["rgbw"], arrays["rgbw_range"])
+        if arrays.get("sh") is not None and arrays["sh"].dtype == np.int8:
+            arrays["sh"] = decode_sh(arrays["sh"], arrays["sh_scale"])
+        for name in COMPACT_KEYS:
+            arrays.pop(name, None)
+        return Frame(**{name: torch.from_numpy(np.ascontiguousarray(array)) for name, array in arrays.items()})
 
     def close(self) -> None:
         self.archive.close()

@@ -1,0 +1,72 @@
+"""Compact storage (convert --compact): half the bytes per frame, renders within 45 dB of the original."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from k4d_viewer.cli import main
+from k4d_viewer.model import open_model
+from k4d_viewer.model.compact import decode_rgbw, decode_sh, encode_rgbw, encode_sh
+
+
+def test_round_trip_error_bounds():
+    rng = np.random.default_rng(0)
+    rgbw = np.concatenate([rng.random((5, 300, 3)), rng.normal(0, 3, (5, 300, 1))], -1).astype(np.float32)
+    codes, value_range = encode_rgbw(rgbw)
+    back = decode_rgbw(codes, value_range).astype(np.float32)
+    assert codes.dtype == np.uint8 and np.abs(back[..., :3] - rgbw[..., :3]).max() <= 0.5 / 255 + 1e-3
+    step = (value_range[1] - value_range[0]) / 255
+    assert np.abs(back[..., 3] - rgbw[..., 3]).max() <= 0.5 * step + 1e-2
+    sh = rng.normal(0, 0.3, (300, 3, 16)).astype(np.float32)
+    sh[:10] = 0  # points with no residual
+    codes, scale = encode_sh(sh)
+    back = decode_sh(codes, scale).astype(np.float32)
+    largest = np.abs(sh).reshape(300, -1).max(1)
+    assert np.all(np.abs(back - sh).reshape(300, -1).max(1) <= largest / 127 * 0.51 + 1e-3)
+    assert np.all(back[:10] == 0)
+
+
+def test_compact_model_renders_within_45_db(tmp_path):
+    from k4d_viewer.camera import Camera
+    from k4d_viewer.commands.common import load_model
+    from k4d_viewer.render import get_backend
+    from k4d_viewer.settings import RenderSettings
+
+    source = load_model(None).info.path
+    full, compact = tmp_path / "full.npz", tmp_path / "compact.npz"
+    assert main(["convert", str(source), "-o", str(full)]) == 0
+    assert main(["convert", str(source), "-o", str(compact), "--compact"]) == 0
+    a, b = open_model(full), open_model(compact)
+    assert sum(b.info.bytes_per_frame) < 0.6 * sum(a.info.bytes_per_frame)
+    frame_a, frame_b = a.read_frame(3), b.read_frame(3)
+    settings = RenderSettings().for_model(a.info)
+    backend = get_backend("torch")
+    lo, hi = a.info.bounds
+    centre = (np.asarray(lo) + np.asarray(hi)) / 2
+    for angle in np.linspace(0, 2 * math.pi, 5)[:-1]:
+        eye = centre + 3.0 * np.array([math.sin(angle), 0.3, math.cos(angle)])
+        camera = Camera.look_at(eye, centre, np.array([0, 1.0, 0]), 96, 128)
+        x, y = (backend.render(f, a.info.colour, camera, settings.colour(a.info.n_srcs, a.info.sh_limit),
+                               settings.raster()).readback().rgb.clamp(0, 1).numpy() for f in (frame_a, frame_b))
+        mse = float(np.mean((x - y) ** 2))
+        assert mse == 0 or 10 * math.log10(1 / mse) >= 45
+    a.close()
+    b.close()
+
+
+def test_compact_colours_without_their_range_are_one_line(tmp_path):
+    from k4d_viewer.commands.common import load_model
+
+    source = load_model(None).info.path
+    compact = tmp_path / "compact.npz"
+    assert main(["convert", str(source), "-o", str(compact), "--compact"]) == 0
+    with np.load(compact) as data:
+        arrays = {k: data[k] for k in data.files if k != "frame.1.rgbw_range"}
+    broken = tmp_path / "broken.npz"
+    np.savez(broken, **arrays)
+    from k4d_viewer.errors import InputError
+
+    with pytest.raises(InputError, match="rgbw_range.*missing"):
+        open_model(broken)
