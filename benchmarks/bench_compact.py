@@ -33,7 +33,7 @@ def main() -> None:
     parser.add_argument("--frames", default="0,25")
     parser.add_argument("--label", default="demo")
     args = parser.parse_args()
-    from k4d_viewer.camera import Camera, default_camera
+    from k4d_viewer.camera import UP_AXES, Camera, default_camera
     from k4d_viewer.cli import main as cli
     from k4d_viewer.commands.common import load_model
     from k4d_viewer.model import open_model
@@ -57,11 +57,11 @@ def main() -> None:
             home = default_camera(lo, hi, info.up, width, height, toward=toward)
             centre = (np.asarray(lo) + np.asarray(hi)) / 2
             radius = float(np.linalg.norm(home.centre - centre))
-            up = np.array({"+y": [0, 1, 0], "+z": [0, 0, 1]}.get(info.up, [0, 1, 0]), float)
+            up = np.array(UP_AXES[info.up], float)
             side = np.cross(up, [1.0, 0, 0]) if abs(up[0]) < 0.9 else np.cross(up, [0, 1.0, 0])
             side /= np.linalg.norm(side)
             other = np.cross(up, side)
-            cameras = [c.fitted(width, height) if hasattr(c, "fitted") else c for c in info.cameras]
+            cameras = [c.fitted(width, height) for c in info.cameras]
             for elevation in (-0.3, 0.15, 0.6):
                 for k in range(8):
                     angle = 2 * math.pi * k / 8

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,53 @@ def read_opencv_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
+@dataclass(frozen=True)
+class RigFiles:
+    """An EasyVolcap rig's ``intri.yml`` and ``extri.yml``, read and checked for a names list."""
+
+    intri_path: Path
+    extri_path: Path
+    intri: dict[str, Any]
+    extri: dict[str, Any]
+
+    def entries(self) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
+        """(name, K, R, T) of every camera in ``names:`` order; names with no ``K_<name>`` entry (EasyVolcap's
+        ``none`` placeholders) are skipped. R comes from the Rodrigues ``R_<name>`` or else ``Rot_<name>``."""
+        intri, extri, intri_path, extri_path = self.intri, self.extri, self.intri_path, self.extri_path
+        out = []
+        for name in (str(n) for n in intri["names"]):
+            if f"K_{name}" not in intri:
+                continue
+            K = _entry(intri, intri_path, f"K_{name}", (3, 3))
+            if f"R_{name}" in extri:
+                R = _rodrigues(_entry(extri, extri_path, f"R_{name}", (3,)))
+            elif f"Rot_{name}" in extri:
+                R = _entry(extri, extri_path, f"Rot_{name}", (3, 3))
+            else:
+                raise InputError(extri_path, f"camera '{name}' has neither R_{name} nor Rot_{name}")
+            out.append((name, K, R, _entry(extri, extri_path, f"T_{name}", (3,))))
+        if not out:
+            raise InputError(intri_path, "lists no camera with a K_<name> entry")
+        return out
+
+    def distortion(self, name: str) -> np.ndarray:
+        """The five OpenCV distortion coefficients of camera ``name`` (``D_`` or ``dist_``; zeros if absent)."""
+        key = f"D_{name}" if f"D_{name}" in self.intri else f"dist_{name}"
+        return _entry(self.intri, self.intri_path, key, (5,)) if key in self.intri else np.zeros(5)
+
+
+def read_rig_files(folder: Path) -> RigFiles:
+    intri_path, extri_path = folder / "intri.yml", folder / "extri.yml"
+    for path in (intri_path, extri_path):
+        if not path.is_file():
+            raise InputError(path, "missing (a camera rig needs intri.yml and extri.yml)")
+    intri, extri = read_opencv_yaml(intri_path), read_opencv_yaml(extri_path)
+    names = intri.get("names")
+    if not isinstance(names, list) or not all(isinstance(n, (str, int)) for n in names):
+        raise InputError(intri_path, "has no 'names' list of camera names")
+    return RigFiles(intri_path, extri_path, intri, extri)
+
+
 def load_rig(location: str | Path, notes: list[str] | None = None) -> list[Camera]:
     """Cameras from a folder holding ``intri.yml`` and ``extri.yml`` (or from the path of either file).
 
@@ -73,27 +121,10 @@ def load_rig(location: str | Path, notes: list[str] | None = None) -> list[Camer
     or ignored (image sizes guessed, lens distortion not applied).
     """
     location = Path(location)
-    folder = location if location.is_dir() else location.parent
-    intri_path, extri_path = folder / "intri.yml", folder / "extri.yml"
-    for path in (intri_path, extri_path):
-        if not path.is_file():
-            raise InputError(path, "missing (a camera rig needs intri.yml and extri.yml)")
-    intri, extri = read_opencv_yaml(intri_path), read_opencv_yaml(extri_path)
-    names = intri.get("names")
-    if not isinstance(names, list) or not all(isinstance(n, (str, int)) for n in names):
-        raise InputError(intri_path, "has no 'names' list of camera names")
+    rig = read_rig_files(location if location.is_dir() else location.parent)
+    intri, extri, intri_path, extri_path = rig.intri, rig.extri, rig.intri_path, rig.extri_path
     cameras, guessed, distorted = [], [], []
-    for name in (str(n) for n in names):
-        if f"K_{name}" not in intri:
-            continue
-        K = _entry(intri, intri_path, f"K_{name}", (3, 3))
-        if f"R_{name}" in extri:
-            R = _rodrigues(_entry(extri, extri_path, f"R_{name}", (3,)))
-        elif f"Rot_{name}" in extri:
-            R = _entry(extri, extri_path, f"Rot_{name}", (3, 3))
-        else:
-            raise InputError(extri_path, f"camera '{name}' has neither R_{name} nor Rot_{name}")
-        T = _entry(extri, extri_path, f"T_{name}", (3,))
+    for name, K, R, T in rig.entries():
         if f"H_{name}" not in intri or f"W_{name}" not in intri:
             guessed.append(name)
         for key in (f"D_{name}", f"dist_{name}"):
@@ -109,8 +140,6 @@ def load_rig(location: str | Path, notes: list[str] | None = None) -> list[Camer
                 raise InputError(intri_path, f"entry '{key}' gives an image size of {size:g} (must be "
                                  f"1..{MAX_IMAGE_SIDE})")
         cameras.append(make_camera(K, R, T, round(width), round(height), near, far, name=name, where=extri_path))
-    if not cameras:
-        raise InputError(intri_path, "lists no camera with a K_<name> entry")
     if notes is not None and guessed:
         notes.append(f"{intri_path}: no H_/W_ image sizes for {len(guessed)} camera(s) ({guessed[0]}, ...): "
                      "guessed as 2·cx × 2·cy")

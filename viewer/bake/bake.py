@@ -158,6 +158,12 @@ def work_folder(output: Path) -> Path:
     return output.with_name(output.name + ".k4d-bake")
 
 
+def bake_identity(weights: Path, data: Path, preset: Preset, frames: list[int]) -> dict:
+    """What a bake's finished frames depend on: a resumed bake must match it."""
+    return {"weights": str(weights.resolve()), "size": weights.stat().st_size, "data": str(Path(data).resolve()),
+            "preset": repr(preset), "frames": frames}
+
+
 class FrameStore:
     """Finished frames of a bake, one file each, beside the output: an interrupted bake keeps them, and the
     output itself appears only when every frame is done."""

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..rig import _entry, _rodrigues, read_opencv_yaml
+from ..rig import read_rig_files
 from .presets import Preset
 
 IMAGE_EXTS = (".jpg", ".png", ".jpeg")
@@ -32,31 +32,10 @@ class SourceCamera:
 
 def read_cameras(folder: Path) -> list[SourceCamera]:
     """The cameras of ``folder``/intri.yml + extri.yml, sorted by name as strings (spec §4.1), fp32 values."""
-    intri_path, extri_path = folder / "intri.yml", folder / "extri.yml"
-    for path in (intri_path, extri_path):
-        if not path.is_file():
-            raise InputError(path, "missing (the dataset's cameras: intri.yml and extri.yml)")
-    intri, extri = read_opencv_yaml(intri_path), read_opencv_yaml(extri_path)
-    names = intri.get("names")
-    if not isinstance(names, list) or not all(isinstance(n, (str, int)) for n in names):
-        raise InputError(intri_path, "has no 'names' list of camera names")
-    cameras = []
-    for name in sorted(str(n) for n in names if f"K_{n}" in intri):
-        K = _entry(intri, intri_path, f"K_{name}", (3, 3))
-        if f"R_{name}" in extri:
-            R = _rodrigues(_entry(extri, extri_path, f"R_{name}", (3,)))
-        elif f"Rot_{name}" in extri:
-            R = _entry(extri, extri_path, f"Rot_{name}", (3, 3))
-        else:
-            raise InputError(extri_path, f"camera '{name}' has neither R_{name} nor Rot_{name}")
-        T = _entry(extri, extri_path, f"T_{name}", (3,))
-        key = f"D_{name}" if f"D_{name}" in intri else f"dist_{name}"
-        D = _entry(intri, intri_path, key, (5,)) if key in intri else np.zeros(5)
-        f32 = lambda a: np.asarray(a, np.float32).astype(np.float64)  # noqa: E731 - upstream reads fp32
-        cameras.append(SourceCamera(name, f32(K), f32(R), f32(T), f32(D)))
-    if not cameras:
-        raise InputError(intri_path, "lists no camera with a K_<name> entry")
-    return cameras
+    rig = read_rig_files(folder)
+    f32 = lambda a: np.asarray(a, np.float32).astype(np.float64)  # noqa: E731 - upstream reads fp32
+    return [SourceCamera(name, f32(K), f32(R), f32(T), f32(rig.distortion(name)))
+            for name, K, R, T in sorted(rig.entries(), key=lambda entry: entry[0])]
 
 
 def align(cameras: list[SourceCamera]) -> list[SourceCamera]:

@@ -108,7 +108,7 @@ def encode(params: torch.Tensor, x: torch.Tensor, config: GridConfig = KPLANES_G
                     index = (index + c * stride) & MASK32
                     stride = (stride * res) & MASK32
                 hashed ^= (c * PRIMES[d]) & MASK32
-            entry = (hashed if size < _final_stride(res, size, config.dims) else index) % size
+            entry = (hashed if size < stride else index) % size  # stride: tcnn's, once it passed the table
             values = table[offsets[level] + entry]                # (N, F)
             w = weight.to(dtype)[:, None].expand_as(values)
             if half:  # a·b of two halves is exact in float64, and so is the sum: one rounding, as a half fma
@@ -117,15 +117,6 @@ def encode(params: torch.Tensor, x: torch.Tensor, config: GridConfig = KPLANES_G
                 result = _fma32(w, values, result)
         out[:, level * config.features:(level + 1) * config.features] = result
     return out
-
-
-def _final_stride(res: int, size: int, dims: int) -> int:
-    """tcnn's stride after the dense-index loop (it stops multiplying once the stride exceeds the table)."""
-    stride = 1
-    for _ in range(dims):
-        if stride <= size:
-            stride = (stride * res) & MASK32
-    return stride
 
 
 class KPlanes:

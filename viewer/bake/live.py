@@ -16,7 +16,7 @@ import torch
 
 from ..errors import InputError
 from ..model.frame import ColourModel, Frame, ModelInfo
-from .bake import Baker, FrameStore
+from .bake import Baker, FrameStore, bake_identity
 from .dataset import Dataset
 from .output import write_output
 from .presets import preset_for
@@ -44,10 +44,9 @@ class BakingModel:
             self.weights.close()
             raise
         self.frames = self.weights.frames
-        identity = {"weights": str(self.weights_path.resolve()), "size": self.weights_path.stat().st_size,
-                    "data": str(Path(data).resolve()), "preset": repr(self.preset), "frames": self.frames}
         self.output = baked_path(self.weights_path)
-        self.store = FrameStore(self.output, identity, resume=True)
+        self.store = FrameStore(self.output, bake_identity(self.weights_path, Path(data), self.preset, self.frames),
+                                resume=True)
         self._baker = Baker(self.weights, self.dataset, self.preset, self.device)
         self._lock = threading.Lock()  # one frame bakes at a time (the networks and the GPU are shared)
         counts = [sum(self.weights.point_count(sampler, f) for sampler in self.weights.samplers.values())

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from ..bake.bake import Baker, FrameStore
+from ..bake.bake import Baker, FrameStore, bake_identity
 from ..bake.dataset import Dataset
 from ..bake.output import LAYOUTS, write_output
 from ..bake.presets import PRESETS, preset_for, with_overrides
@@ -111,9 +111,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"note: {note}")
         kind = "foreground + background" if weights.background is not None else "one sampler"
         print(f"baking {len(frames)} frames x {dataset.n_views} views ({kind}) on {device}")
-        identity = {"weights": str(args.weights.resolve()), "size": args.weights.stat().st_size,
-                    "data": str(args.data.resolve()), "preset": repr(preset), "frames": frames}
-        store = FrameStore(args.output, identity, args.resume)
+        store = FrameStore(args.output, bake_identity(args.weights, args.data, preset, frames), args.resume)
         baker = Baker(weights, dataset, preset, device)
         todo = [f for f in frames if not store.done(f)]
         if len(todo) < len(frames):

@@ -65,8 +65,7 @@ class FourK4DModel:
             parts.setdefault(sampler, {}).setdefault(name, []).append(slot)
         if "" in parts and ("fg" in parts or "bg" in parts):
             raise InputError(archive.path, "mixes plain sampler.* keys with fg_sampler/bg_sampler keys")
-        self._weights = weights
-        self.is_weights = weights
+        self.is_weights = weights  # a released model's network weights, not a runtime file
         if weights:
             self._init_weights(parts.get("", {}))
         elif "fg" in parts or "bg" in parts:
@@ -140,7 +139,7 @@ class FourK4DModel:
         compressed_note(self.info)
 
     def _fields(self) -> list[str]:
-        if self._weights:
+        if self.is_weights:
             return ["pcds"]
         return ["pcds", "rads", "occs"] + {ColourModel.IBR: ["rgbws", "cents", "shs"], ColourModel.RGB: ["rgbs"],
                                            ColourModel.SH: ["shs"], ColourModel.NONE: []}[self._colour]
@@ -205,7 +204,7 @@ class FourK4DModel:
                 array = self.archive.read(key)
                 check_values(self.archive, key, array, nonnegative=name == "rads", unit_interval=name == "occs")
                 pieces.setdefault(name, []).append(array)
-        if self._weights:
+        if self.is_weights:
             xyz = pieces["pcds"][0]
             n = xyz.shape[0]
             return Frame(xyz=torch.from_numpy(xyz), radius=torch.full((n,), BARE_POINT_RADIUS),

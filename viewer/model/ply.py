@@ -336,8 +336,12 @@ class PlySequenceModel:
         if units != "voxel" and not 0.1 <= extent <= 20:
             notes.append(f"warning: the subject is {extent:.3g} m across in {units}; a captured person is 0.3-5 m: "
                          "check --units")
-        _, report = estimate_radius(first_m.astype(np.float32), radius_scale)
-        notes.append(report.describe(radius_scale))
+        with np.errstate(over="ignore", invalid="ignore"):
+            first32 = first_m.astype(np.float32)
+        self._first_radius = None  # frame 0's radii, estimated here for the report and reused when it is read
+        if np.isfinite(first32).all():  # (otherwise reading the frame says what is wrong)
+            self._first_radius, report = estimate_radius(first32, radius_scale)
+            notes.append(report.describe(radius_scale))
         notes.append("splats: opaque discs, nearest point wins (captures; --no-solid for 4K4D's blended discs)")
         self.info = ModelInfo(
             path=paths[0].parent if len(paths) > 1 else paths[0], kind=f"PLY sequence ({headers[0].format})",
@@ -358,7 +362,8 @@ class PlySequenceModel:
             raise InputError(path, f"coordinates × {self.scale:g} (units) overflow float32; check --voxel-size")
         if rgb is None and self.info.colour is ColourModel.RGB:
             raise InputError(path, "has no vertex colours, unlike the first frame")
-        radius, _ = estimate_radius(xyz, self.radius_scale)
+        radius = self._first_radius if index == 0 and self._first_radius is not None else \
+            estimate_radius(xyz, self.radius_scale)[0]
         n = len(xyz)
         return Frame(xyz=torch.from_numpy(xyz), radius=torch.from_numpy(radius), alpha=torch.ones(n),
                      rgb=None if rgb is None else torch.from_numpy(np.ascontiguousarray(rgb)))
