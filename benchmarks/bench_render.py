@@ -1,7 +1,11 @@
-"""Whole-frame render benchmark: the cuda backend against the gl backend on the reference scene, same run.
+"""Whole-frame render benchmark: the cuda backend against 4K4D's own algorithm and the gl backend, same run.
 
-Times each stage with CUDA events (GL work with glFinish and a wall clock), reports medians and 90th
-percentiles after warm-up, prints a table and writes benchmarks/results/<device>.json.
+Cases (benchmarks/scene.py CASES): the reference figure (262,144 points, 60 views, SH 3) at 1920x1080 and
+3840x2160, the full scene (the figure in a 2M-point room that covers the frame, ~8 discs per pixel) at
+3840x2160, and 1M points at 7680x4320; K = 11, n_srcs = 4. The anchor is benchmarks/anchor_4k4d.py (eager torch
+colour, interop upload, K ping-pong point-sprite peel passes). Times each stage with CUDA events (GL work with
+glFinish and a wall clock), reports medians and 90th percentiles after warm-up, prints a table and writes
+benchmarks/results/<device>.json.
 
     python benchmarks/bench_render.py                  # needs an NVIDIA GPU, triton, cuda-python, moderngl
     python benchmarks/bench_render.py --quick          # fewer frames
@@ -20,15 +24,15 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
+from anchor_4k4d import FourK4DAnchor  # noqa: E402
 from k4d_viewer.colour import ColourSettings, evaluate_colour  # noqa: E402
 from k4d_viewer.model import ColourModel  # noqa: E402
 from k4d_viewer.render import RasterSettings  # noqa: E402
 from k4d_viewer.render.cuda_backend import CudaRasterizer  # noqa: E402
 from k4d_viewer.render.cuda_interop import texture_sink  # noqa: E402
 from k4d_viewer.render.gl_backend import GLRasterizer  # noqa: E402
-from scene import frame_bounds, reference_camera, reference_frame  # noqa: E402
+from scene import CASES, case_frame, reference_camera  # noqa: E402
 
-CONFIGS = [(1920, 1080, 262_144), (3840, 2160, 262_144), (3840, 2160, 1_048_576)]
 VIEWS, LAYERS, N_SRCS = 60, 11, 4
 
 
@@ -36,16 +40,25 @@ def summarise(samples: dict[str, list[float]]) -> dict:
     return {stage: {"median": float(np.median(v)), "p90": float(np.percentile(v, 90))} for stage, v in samples.items()}
 
 
-def bench_cuda(frame, width, height, frames, warmup, ctx) -> dict:
+def swing(case: str, i: int):
+    """The camera of frame ``i``: the case's camera swung by (i % 20) − 10 degrees."""
+    width, height, _, _ = CASES[case]
+    return reference_camera(width, height, BOUNDS[case], yaw_deg=(i % 20) - 10)
+
+
+BOUNDS: dict[str, tuple] = {}  # the figure's bounds per case (cameras frame the figure, not the room)
+
+
+def bench_cuda(case, frame, frames, warmup, ctx) -> dict:
     cuda = CudaRasterizer()
     settings, colour_settings = RasterSettings(layers=LAYERS), ColourSettings(n_srcs=N_SRCS)
+    width, height = CASES[case][:2]
     texture = ctx.texture((width, height), 4, dtype="f4")
     sink, fallback = texture_sink(texture)
     samples = {"colour": [], "raster": [], "display": [], "frame": []}
-    bounds = frame_bounds(frame)
     events = [torch.cuda.Event(enable_timing=True) for _ in range(4)]
     for i in range(warmup + frames):
-        camera = reference_camera(width, height, bounds, yaw_deg=(i % 20) - 10)
+        camera = swing(case, i)
         centre = torch.as_tensor(camera.centre, dtype=torch.float32)  # host: the kernel takes it as scalars
         events[0].record()
         rgb = cuda.evaluate_colour(frame, ColourModel.IBR, centre, colour_settings)
@@ -67,13 +80,39 @@ def bench_cuda(frame, width, height, frames, warmup, ctx) -> dict:
     return result
 
 
-def bench_gl(frame, width, height, frames, warmup, gl) -> dict:
+def bench_anchor(case, frame, frames, warmup, anchor: FourK4DAnchor) -> dict:
+    """4K4D's algorithm: eager colour and the interop upload timed by CUDA events, the peel passes by glFinish."""
+    colour_settings = ColourSettings(n_srcs=N_SRCS)
+    samples = {"colour": [], "upload": [], "raster": [], "frame": []}
+    events = [torch.cuda.Event(enable_timing=True) for _ in range(3)]
+    for i in range(warmup + frames):
+        camera = swing(case, i)
+        events[0].record()
+        rgb = anchor.colour(frame, camera, colour_settings)
+        events[1].record()
+        anchor.upload(frame, rgb)
+        events[2].record()
+        torch.cuda.synchronize()
+        start = time.perf_counter()
+        anchor.peel_passes(frame.n_points, camera, LAYERS)
+        anchor.ctx.finish()
+        raster = (time.perf_counter() - start) * 1000
+        if i >= warmup:
+            samples["colour"].append(events[0].elapsed_time(events[1]))
+            samples["upload"].append(events[1].elapsed_time(events[2]))
+            samples["raster"].append(raster)
+            samples["frame"].append(samples["colour"][-1] + samples["upload"][-1] + raster)
+    result = summarise(samples)
+    result["upload_path"] = anchor.upload_path
+    return result
+
+
+def bench_gl(case, frame, frames, warmup, gl) -> dict:
     settings, colour_settings = RasterSettings(layers=LAYERS), ColourSettings(n_srcs=N_SRCS)
     samples = {"colour": [], "raster": [], "frame": []}
-    bounds = frame_bounds(frame)
     start_event, end_event = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
     for i in range(warmup + frames):
-        camera = reference_camera(width, height, bounds, yaw_deg=(i % 20) - 10)
+        camera = swing(case, i)
         centre = torch.as_tensor(camera.centre, dtype=torch.float32, device="cuda")
         start_event.record()
         rgb = evaluate_colour(frame, ColourModel.IBR, centre, colour_settings)
@@ -90,63 +129,95 @@ def bench_gl(frame, width, height, frames, warmup, gl) -> dict:
     return summarise(samples)
 
 
-def compare_backends(frame, width, height, gl) -> torch.Tensor:
-    """|cuda − gl| colour of one frame from the same camera (the cuda output differs only at exact depth ties
-    and rim rounding)."""
-    camera = reference_camera(width, height, frame_bounds(frame))
+def compare_images(case, frame, gl, anchor) -> dict:
+    """|cuda − gl| and |cuda − 4K4D algorithm| colour of one frame from the same camera (they differ at exact
+    depth ties, disc rims and, for the anchor, its fp16 accumulation and driver point sizes)."""
+    camera = swing(case, 10)
     settings, colour_settings = RasterSettings(layers=LAYERS), ColourSettings(n_srcs=N_SRCS)
     cuda = CudaRasterizer()
     rgb = cuda.evaluate_colour(frame, ColourModel.IBR, torch.tensor(camera.centre, dtype=torch.float32),
                                colour_settings)
-    cuda_out = cuda.rasterize(frame.xyz, rgb, frame.radius, frame.alpha, camera, settings)
-    gl_out = gl.rasterize(frame.xyz, rgb, frame.radius, frame.alpha, camera, settings)
-    return (cuda_out.rgb.cpu() - gl_out.rgb.cpu()).abs()
+    cuda_rgb = cuda.rasterize(frame.xyz, rgb, frame.radius, frame.alpha, camera, settings).rgb.cpu()
+    gl_rgb = gl.rasterize(frame.xyz, rgb, frame.radius, frame.alpha, camera, settings).rgb.cpu()
+    anchor_rgb = torch.from_numpy(anchor.render(frame, camera, LAYERS, colour_settings)[0][..., :3])
+    out = {}
+    for name, other in (("gl", gl_rgb), ("4k4d", anchor_rgb)):
+        difference = (cuda_rgb - other).abs()
+        out[name] = {"max_abs": float(difference.max()),
+                     "p999_abs": float(torch.quantile(difference.flatten()[::7], 0.999)),
+                     "fraction_over_2_255": float((difference > 2 / 255).float().mean())}
+    return out
+
+
+TARGETS_MS = {"figure-1080p": 0.6, "figure-4k": 1.0, "full-scene-4k": 2.5, "1m-8k": 4.0}  # issue targets (H100)
+
+
+def scene_bounds(frame, figure_points: int) -> tuple:
+    xyz = frame.xyz[:figure_points].float()
+    return xyz.min(0).values.cpu().numpy(), xyz.max(0).values.cpu().numpy()
+
+
+def print_records(records: list[dict]) -> None:
+    print(f"{'case':14} {'backend':7} {'size':>10} {'points':>10} {'median ms':>10} {'p90 ms':>8} {'FPS':>7}  "
+          "stages (median ms)")
+    for r in records:
+        stages = "  ".join(f"{k} {v:.2f}" for k, v in r["stages_ms_median"].items())
+        extra = "".join(f"  {k[8:]} {v:.1f}x" for k, v in r.items() if k.startswith("speedup_vs_"))
+        print(f"{r['case']:14} {r['backend']:7} {r['width']}x{r['height']:<5} {r['points']:>10,} "
+              f"{r['ms_median']:>10.2f} {r['ms_p90']:>8.2f} {r['fps_median']:>7.1f}  {stages}{extra}", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer frames (a smoke run)")
+    parser.add_argument("--case", action="append", choices=list(CASES), help="one case (repeatable); default all")
     parser.add_argument("--output", type=Path, help="JSON path (default benchmarks/results/<device>.json)")
     args = parser.parse_args()
     if not torch.cuda.is_available():
         sys.exit("bench_render: needs a CUDA GPU")
     device = torch.cuda.get_device_name()
     gl = GLRasterizer()
+    anchor = FourK4DAnchor(gl.ctx)
     records = []
-    for width, height, points in CONFIGS:
-        frame = reference_frame(points, VIEWS)
-        cuda_result = bench_cuda(frame, width, height, 10 if args.quick else 100, 5 if args.quick else 20, gl.ctx)
-        gl_result = bench_gl(frame, width, height, 3 if args.quick else 10, 1 if args.quick else 3, gl)
-        difference = compare_backends(frame, width, height, gl)
-        for backend, result in (("cuda", cuda_result), ("gl", gl_result)):
+    frames, warmup = (10, 5) if args.quick else (100, 20)
+    slow_frames, slow_warmup = (3, 1) if args.quick else (10, 3)
+    for case in args.case or list(CASES):
+        width, height, figure, room = CASES[case]
+        frame, camera = case_frame(case)
+        BOUNDS[case] = scene_bounds(frame, figure)
+        results = {"cuda": bench_cuda(case, frame, frames, warmup, gl.ctx),
+                   "4k4d": bench_anchor(case, frame, slow_frames, slow_warmup, anchor),
+                   "gl": bench_gl(case, frame, slow_frames, slow_warmup, gl)}
+        difference = compare_images(case, frame, gl, anchor)
+        for backend, result in results.items():
             records.append({
-                "device": device, "backend": backend, "width": width, "height": height, "points": points,
-                "views": VIEWS, "layers": LAYERS, "n_srcs": N_SRCS,
+                "case": case, "device": device, "backend": backend, "width": width, "height": height,
+                "points": frame.n_points, "figure_points": figure, "room_points": room, "views": VIEWS,
+                "layers": LAYERS, "n_srcs": N_SRCS,
                 "ms_median": result["frame"]["median"], "ms_p90": result["frame"]["p90"],
                 "fps_median": 1000 / result["frame"]["median"],
                 "stages_ms_median": {k: v["median"] for k, v in result.items() if isinstance(v, dict) and k != "frame"},
-                **({"display_path": result["display_path"]} if "display_path" in result else {}),
+                **{key: result[key] for key in ("display_path", "upload_path") if key in result},
             })
-        records[-2]["speedup_vs_gl"] = gl_result["frame"]["median"] / cuda_result["frame"]["median"]
-        records[-2]["difference_vs_gl"] = {
-            "max_abs": float(difference.max()), "p999_abs": float(torch.quantile(difference.flatten()[::7], 0.999)),
-            "fraction_over_2_255": float((difference > 2 / 255).float().mean())}
+            if backend == "cuda":
+                cuda_record = records[-1]
+                cuda_record["target_ms"] = TARGETS_MS.get(case)
+                cuda_record["difference"] = difference
+            else:
+                cuda_record[f"speedup_vs_{backend}"] = result["frame"]["median"] / results["cuda"]["frame"]["median"]
+        print_records(records[-3:])
         del frame
         torch.cuda.empty_cache()
     meta = {"device": device, "torch": torch.__version__, "python": platform.python_version(),
             "date": time.strftime("%Y-%m-%d"), "gl_renderer": gl.ctx.info.get("GL_RENDERER"),
-            "method": "median and p90 of per-frame times after warm-up; cuda stages by CUDA events, gl raster "
-                      "by glFinish + wall clock; the camera swings ±10° across frames"}
+            "method": "median and p90 of per-frame times after warm-up; cuda stages and the 4K4D algorithm's colour "
+                      "and upload by CUDA events, GL peel passes by glFinish + wall clock; the camera swings "
+                      "±10° across frames; all backends on the same frames and cameras in one run"}
     slug = "h100" if "H100" in device else "h200" if "H200" in device else device.lower().replace(" ", "-")
     path = args.output or Path(__file__).parent / "results" / f"{slug}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"meta": meta, "records": records}, indent=2) + "\n")
-    print(f"{'backend':8} {'size':>10} {'points':>9} {'median ms':>10} {'p90 ms':>8} {'FPS':>7}  stages (median ms)")
-    for r in records:
-        stages = "  ".join(f"{k} {v:.2f}" for k, v in r["stages_ms_median"].items())
-        print(f"{r['backend']:8} {r['width']}x{r['height']:<5} {r['points']:>9,} {r['ms_median']:>10.2f} "
-              f"{r['ms_p90']:>8.2f} {r['fps_median']:>7.1f}  {stages}"
-              + (f"  speedup {r['speedup_vs_gl']:.1f}x" if "speedup_vs_gl" in r else ""))
+    print_records(records)
     print(f"wrote {path}")
 
 

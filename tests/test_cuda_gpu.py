@@ -154,3 +154,22 @@ def test_frame_cache_uploads_only_the_views_a_camera_blends(tmp_path):
     torch.testing.assert_close(reference_colour(subset, ColourModel.IBR, c),
                                reference_colour(full, ColourModel.IBR, c), atol=1e-6, rtol=0)
     cache.close()
+
+
+@pytest.mark.parametrize("tile", [8, 16])
+def test_full_scene_equals_reference(tile):
+    """The full-scene benchmark case (figure in a room covering the frame, ~8 discs per pixel) at 1920x1080."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+    from scene import full_scene_frame, reference_camera
+
+    frame = full_scene_frame(1920, 1080, room=500_000)
+    figure = frame.xyz[:262_144].float()
+    camera = reference_camera(1920, 1080, (figure.amin(0).cpu().numpy(), figure.amax(0).cpu().numpy()), yaw_deg=-6)
+    rgb = evaluate_colour(frame, ColourModel.IBR, torch.tensor(camera.centre, dtype=torch.float32, device="cuda"))
+    args = (frame.xyz, rgb, frame.radius, frame.alpha, camera, RasterSettings(layers=11))
+    reference = TorchRasterizer().rasterize(*args)
+    assert float(reference.alpha.mean()) > 0.8
+    assert_equal_to_reference(args, CudaRasterizer(tile=tile).rasterize(*args), reference)

@@ -31,7 +31,8 @@ class CudaRasterizer:
 
     name = "cuda"
 
-    def __init__(self, tile: int = 8, batch: int = 16) -> None:
+    def __init__(self, tile: int | None = None, batch: int = 16) -> None:
+        """``tile``: the compositing tile's side in pixels; None picks per image (``tile_for``)."""
         if not cuda_available():
             raise BackendUnavailable("the cuda backend needs an NVIDIA GPU with CUDA and the triton package "
                                      "(pip install 'k4d-viewer[cuda]')")
@@ -40,6 +41,14 @@ class CudaRasterizer:
         self._colour, self._raster = triton_colour, triton_raster
         self.tile, self.batch = tile, batch
         self.last_pairs = 0
+
+    def tile_for(self, width: int, height: int) -> int:
+        """8x8 tiles up to 4K; 16x16 beyond, where discs span many pixels and small tiles multiply the pairs to
+        sort (H200, benchmarks/profile_raster.py: 1M points at 7680x4320 2.24 ms with 16, 3.04 ms with 8;
+        the 4K cases are fastest with 8)."""
+        if self.tile is not None:
+            return self.tile
+        return 16 if width * height > 2 * 3840 * 2160 else 8
 
     def device(self) -> torch.device:
         return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
@@ -63,7 +72,8 @@ class CudaRasterizer:
             return self._raster.rasterize(
                 xyz, rgb, radius.reshape(-1), alpha.reshape(-1), camera.K, camera.R, camera.T, camera.width,
                 camera.height, camera.near, camera.far, 1 if settings.solid else settings.layers,
-                settings.radius_scale, settings.alpha_threshold, settings.solid, tile=self.tile, batch=self.batch)
+                settings.radius_scale, settings.alpha_threshold, settings.solid,
+                tile=self.tile_for(camera.width, camera.height), batch=self.batch)
         except torch.OutOfMemoryError:
             raise  # the CLI and the viewer turn this into a message
         except RuntimeError as exc:

@@ -65,6 +65,44 @@ class GLTextureSink:
         self.rt.cudaGraphicsUnregisterResource(self.resource)
 
 
+class GLBufferSink:
+    """A GL buffer (vertex data, pixels) that CUDA tensors are copied into directly, or written in place by a
+    kernel through ``map``."""
+
+    kind = "CUDA-GL interop"
+
+    def __init__(self, buffer) -> None:
+        self.rt = _runtime()
+        self.buffer = buffer
+        flags = self.rt.cudaGraphicsRegisterFlags.cudaGraphicsRegisterFlagsWriteDiscard
+        self.resource = _check(self.rt.cudaGraphicsGLRegisterBuffer(buffer.glo, flags),
+                               "registering the GL buffer with CUDA")
+
+    def map(self) -> int:
+        """Map for CUDA on the current stream; returns the device pointer (valid until ``unmap``)."""
+        stream = torch.cuda.current_stream().cuda_stream
+        _check(self.rt.cudaGraphicsMapResources(1, self.resource, stream), "mapping the GL buffer")
+        pointer, _size = _check(self.rt.cudaGraphicsResourceGetMappedPointer(self.resource), "getting its pointer")
+        return int(pointer)
+
+    def unmap(self) -> None:
+        stream = torch.cuda.current_stream().cuda_stream
+        _check(self.rt.cudaGraphicsUnmapResources(1, self.resource, stream), "unmapping the GL buffer")
+
+    def write(self, tensor: torch.Tensor) -> None:
+        """Copy a contiguous CUDA tensor into the start of the buffer."""
+        pointer = self.map()
+        try:
+            _check(self.rt.cudaMemcpyAsync(pointer, tensor.data_ptr(), tensor.numel() * tensor.element_size(),
+                                           self.rt.cudaMemcpyKind.cudaMemcpyDeviceToDevice,
+                                           torch.cuda.current_stream().cuda_stream), "copying into the GL buffer")
+        finally:
+            self.unmap()
+
+    def release(self) -> None:
+        self.rt.cudaGraphicsUnregisterResource(self.resource)
+
+
 class HostTextureSink:
     """Fallback: copy through host memory (slower, always works)."""
 

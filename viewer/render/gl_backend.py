@@ -51,6 +51,7 @@ class GLRasterizer:
         self._empty_vao = self.ctx.vertex_array(self.composite, [])
         self._vbo = None
         self._vao = None
+        self._sink = None  # CUDA-GL interop into the vertex buffer, when the points live on a CUDA device
         self._capacity = 0
         self._size: tuple[int, int] | None = None
         self.last_layers = 0  # passes that drew something in the last render (for stats)
@@ -82,19 +83,37 @@ class GLRasterizer:
         self._size = None
 
     def _upload(self, xyz: torch.Tensor, rgb: torch.Tensor, radius: torch.Tensor, alpha: torch.Tensor) -> int:
+        """Fill the vertex buffer; CUDA tensors go through CUDA-GL interop (no host round trip) when it works."""
         data = torch.cat([xyz.float(), rgb.float(), radius.float().reshape(-1, 1), alpha.float().reshape(-1, 1)],
-                         dim=1).contiguous().cpu().numpy()
+                         dim=1).contiguous()
         if len(data) > self._capacity:
-            if self._vbo is not None:
-                self._vao.release()
-                self._vbo.release()
+            self._release_buffer()
             self._capacity = max(len(data), int(self._capacity * 1.5), 1024)
             self._vbo = self.ctx.buffer(reserve=self._capacity * 32)
             self._vao = self.ctx.vertex_array(
                 self.peel, [(self._vbo, "3f 3f 1f 1f", "in_xyz", "in_rgb", "in_radius", "in_alpha")])
+            if data.is_cuda:
+                from .cuda_interop import GLBufferSink, InteropUnavailable
+
+                try:
+                    self._sink = GLBufferSink(self._vbo)
+                except InteropUnavailable:
+                    self._sink = None  # host copy below: slower, same result
         if len(data):
-            self._vbo.write(data.tobytes())
+            if self._sink is not None and data.is_cuda:
+                self._sink.write(data)
+            else:
+                self._vbo.write(data.cpu().numpy().tobytes())
         return len(data)
+
+    def _release_buffer(self) -> None:
+        if self._sink is not None:
+            self._sink.release()
+            self._sink = None
+        if self._vbo is not None:
+            self._vao.release()
+            self._vbo.release()
+            self._vbo = None
 
     # -- rendering ------------------------------------------------------------------------------------
 
@@ -180,7 +199,4 @@ class GLRasterizer:
 
     def release(self) -> None:
         self._release_targets()
-        if self._vbo is not None:
-            self._vao.release()
-            self._vbo.release()
-            self._vbo = None
+        self._release_buffer()
