@@ -5,9 +5,13 @@ Measures, with the viewer's FrameCache and the cuda backend:
 - the sustained read rate from disk (page cache dropped first where the OS allows it);
 - a random frame switch when the frame is in the host cache (request → rendered on the GPU);
 - playback at 60 frames/s from the host cache: frames that were not ready at their display tick;
-- host and GPU cache memory against their budgets.
+- host and GPU cache memory against their budgets;
+- playback straight from disk (page cache dropped, 4 GiB host cache) three ways: every source view read (the
+  old reader), only the views the camera blends (n_srcs + VIEW_MARGIN), and those views from the compact copy
+  written by `convert --compact`; each with the bytes read per frame, the frames/s achieved and the bound the
+  disk sets (its sequential read rate / bytes per frame).
 
-    python benchmarks/bench_timeline.py --dir /tmp/k4d-bench      # needs ~23 GB of disk, an NVIDIA GPU
+    python benchmarks/bench_timeline.py --dir /tmp/k4d-bench      # needs ~35 GB of disk, an NVIDIA GPU
 """
 
 from __future__ import annotations
@@ -24,18 +28,21 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from k4d_viewer.frame_cache import FrameCache, GiB  # noqa: E402
+from k4d_viewer.frame_cache import VIEW_MARGIN, FrameCache, GiB  # noqa: E402
 from k4d_viewer.model import ColourModel, open_model, save_canonical  # noqa: E402
+from k4d_viewer.model.compact import compact_frame  # noqa: E402
 from k4d_viewer.render import RasterSettings  # noqa: E402
 from k4d_viewer.render.cuda_backend import CudaRasterizer  # noqa: E402
 from k4d_viewer.render.pipeline import render_frame  # noqa: E402
 from scene import frame_bounds, reference_camera, reference_frame  # noqa: E402
 
 FRAMES, POINTS, VIEWS, N_SRCS = 150, 262_144, 60, 4
+DEVICE = "cuda"
 
 
-def make_model(path: Path, frames: int) -> float:
-    """Write the model (uncompressed, as `convert` does); returns the seconds it took."""
+def make_model(path: Path, frames: int, compact: bool = False) -> float:
+    """Write the model (uncompressed, as `convert` does; with ``compact``, as `convert --compact` does);
+    returns the seconds it took."""
     base = reference_frame(POINTS, VIEWS, device="cpu")
     arrays = {k: v.numpy() for k, v in base.__dict__.items() if v is not None}
 
@@ -44,7 +51,7 @@ def make_model(path: Path, frames: int) -> float:
             frame = dict(arrays)
             frame["xyz"] = (arrays["xyz"].astype(np.float32) + np.float32(0.002 * np.sin(f / 10))).astype(np.float16)
             frame["rgbw"] = np.roll(arrays["rgbw"], f, axis=1)
-            yield frame
+            yield compact_frame(frame) if compact else frame
 
     start = time.perf_counter()
     save_canonical(path, stream(), colour="ibr", fps=60, up="+y")
@@ -58,6 +65,46 @@ def drop_page_cache() -> bool:
         return True
     except OSError:
         return False
+
+
+def disk_read_rate(path: Path, limit: int = 4 * GiB) -> float:
+    """The disk's own sequential read rate (MiB/s) over the first ``limit`` bytes of ``path``, page cache
+    dropped first: the bound for any reader of this file."""
+    drop_page_cache()
+    chunk = bytearray(64 << 20)
+    done = 0
+    start = time.perf_counter()
+    with open(path, "rb", buffering=0) as fp:
+        while done < limit and (got := fp.readinto(chunk)):
+            done += got
+    return done / 2 ** 20 / (time.perf_counter() - start)
+
+
+def disk_playback(path: Path, camera, centre, views: bool, draw, disk_mib_s: float, frames: int) -> dict:
+    """Play ``frames`` frames straight from disk (page cache dropped) with a 4 GiB host cache, drawing each;
+    with ``views`` only the source views the camera blends are read."""
+    drop_page_cache()
+    model = open_model(path)
+    host_budget = 4 * GiB
+    cache = FrameCache(model, torch.device(DEVICE), host_budget=host_budget, device_budget=1 * GiB, workers=4,
+                       lookahead=16)
+    where = (centre, N_SRCS) if views else (None, None)
+    draw(cache.wait(0, *where), camera)  # the first frame: latency, not throughput
+    start = time.perf_counter()
+    for index in range(1, frames):
+        frame = cache.wait(index, *where)
+        cache.prefetch(index, 1, *where)
+        draw(frame, camera)
+    seconds = time.perf_counter() - start
+    bytes_per_frame = cache.stats.disk_bytes / max(cache.stats.disk_reads, 1)
+    result = {"frames": frames, "fps": (frames - 1) / seconds, "mib_read_per_frame": bytes_per_frame / 2 ** 20,
+              "frame_mib_in_file": model.info.bytes_per_frame[0] / 2 ** 20,
+              "disk_bound_fps": disk_mib_s * 2 ** 20 / bytes_per_frame,
+              "host_budget_gib": host_budget / GiB, "host_peak_gib": cache.stats.host_peak / GiB,
+              "gpu_budget_gib": 1.0, "gpu_peak_gib": cache.stats.device_peak / GiB,
+              "views_read": (N_SRCS + VIEW_MARGIN) if views else VIEWS}
+    cache.close()
+    return result
 
 
 def main() -> None:
@@ -149,25 +196,28 @@ def main() -> None:
                          "gpu_peak_gib": cache.stats.device_peak / GiB}
     cache.close()
 
-    # 5. playback straight from disk with small caches: the sustained frame rate, memory bounded
-    drop_page_cache()
-    small = FrameCache(open_model(path), device, host_budget=2 * GiB, device_budget=1 * GiB, workers=4)
-    start = time.perf_counter()
-    frames = 60
-    for index in range(frames):
-        frame = small.wait(index, centre, N_SRCS)
-        small.prefetch(index, 1, centre, N_SRCS)
-        draw(frame, camera)
-    results["playback_from_disk"] = {"frames": frames, "fps": frames / (time.perf_counter() - start),
-                                     "host_budget_gib": 2.0, "host_peak_gib": small.stats.host_peak / GiB,
-                                     "gpu_budget_gib": 1.0, "gpu_peak_gib": small.stats.device_peak / GiB}
-    small.close()
+    # 5. playback straight from disk with a 4 GiB host cache: every view, the blended views, compact + blended
+    compact_path = args.dir / "dna_sized_compact.npz"
+    if not compact_path.exists():
+        results["write_compact_s"] = make_model(compact_path, args.frames, compact=True)
+    results["disk_sequential_mib_s"] = disk_mib_s = disk_read_rate(path)
+    results["playback_from_disk"] = {
+        "every_view": disk_playback(path, camera, centre, False, draw, disk_mib_s, args.frames),
+        "blended_views": disk_playback(path, camera, centre, True, draw, disk_mib_s, args.frames),
+        "compact_blended_views": disk_playback(compact_path, camera, centre, True, draw, disk_mib_s, args.frames),
+    }
+    for name, row in results["playback_from_disk"].items():
+        print(f"from disk, {name:22} {row['mib_read_per_frame']:7.1f} MiB/frame  {row['fps']:6.1f} frames/s  "
+              f"(disk bound {row['disk_bound_fps']:.1f})", flush=True)
 
     results["meta"] = {"device": torch.cuda.get_device_name(), "torch": torch.__version__,
                        "python": platform.python_version(), "date": time.strftime("%Y-%m-%d"),
-                       "model": f"{args.frames} frames x {POINTS} points x {VIEWS} views, canonical, uncompressed",
+                       "model": f"{args.frames} frames x {POINTS} points x {VIEWS} views, canonical, uncompressed "
+                                f"(and its compact copy for the last disk row)",
                        "render": "cuda backend, 1920x1080, K=11, every frame drawn and synchronised"}
-    out = args.output or Path(__file__).parent / "results" / "h100_timeline.json"
+    name = torch.cuda.get_device_name()
+    slug = "h100" if "H100" in name else "h200" if "H200" in name else name.lower().replace(" ", "-")
+    out = args.output or Path(__file__).parent / "results" / f"{slug}_timeline.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
 

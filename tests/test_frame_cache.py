@@ -71,3 +71,34 @@ def test_a_bad_frame_is_reported_not_skipped(tmp_path):
     assert cache.status(1) == "failed" and "frame.1.xyz" in cache.error(1)
     assert cache.wait(2) is not None
     cache.close()
+
+
+@pytest.mark.parametrize("compact", [False, True])
+def test_reads_only_the_views_a_camera_blends_and_rereads_when_it_moves(tmp_path, compact):
+    """With 40 source views, a camera's n_srcs = 4 nearest (+ VIEW_MARGIN) are read from disk, the colour
+    equals the one from the whole frame, and a camera on the other side triggers a read of its own views."""
+    from builders import random_frame
+    from k4d_viewer.colour import evaluate_colour
+    from k4d_viewer.frame_cache import VIEW_MARGIN
+    from k4d_viewer.model import ColourModel, save_canonical
+    from k4d_viewer.model.compact import compact_frame
+
+    raw = random_frame(3000, views=40, seed=5)
+    arrays = {"xyz": raw["pcds"], "radius": raw["rads"][:, 0], "alpha": raw["occs"][:, 0], "rgbw": raw["rgbws"],
+              "cents": raw["cents"], "sh": raw["shs"]}
+    save_canonical(tmp_path / "m.npz", [compact_frame(arrays) if compact else arrays] * 2, colour="ibr")
+    model = open_model(tmp_path / "m.npz")
+    cache = FrameCache(model, torch.device("cpu"), host_budget=1 << 30)
+    full = model.read_frame(0)
+    for step, centre in enumerate((raw["cents"][3] * 1.2, raw["cents"][23] * 1.2)):
+        frame = cache.wait(0, centre, 4)
+        assert frame.rgbw.shape[0] == 4 + VIEW_MARGIN
+        c = torch.tensor(centre, dtype=torch.float32)
+        torch.testing.assert_close(evaluate_colour(frame, ColourModel.IBR, c),
+                                   evaluate_colour(full, ColourModel.IBR, c), atol=1e-6, rtol=0)
+        assert cache.stats.disk_reads == step + 1  # the second camera needs other views: one more read
+    assert cache.stats.disk_bytes == 2 * model.stored_bytes(0, list(range(4 + VIEW_MARGIN)))
+    assert cache.stats.disk_bytes / 2 < model.stored_bytes(0) / 2  # per read: under half the frame
+    cache.wait(0, raw["cents"][23] * 1.21, 4)  # a small move: the views held still cover it
+    assert cache.stats.disk_reads == 2
+    cache.close()

@@ -5,8 +5,10 @@ disk ──(worker threads)──> host cache (pinned memory when CUDA is presen
 Both caches are LRU and bounded in bytes; the frame on screen and the frames just ahead in the playback
 direction are kept. Reads happen on worker threads and host-to-device copies on their own CUDA stream, so the
 render loop never waits on I/O it did not ask for: ``get`` returns a frame when it is ready and None
-(starting the work) otherwise. With many source views, only the views a camera blends are copied to the GPU
-(``views``): a frame's geometry and SH plus n_srcs views instead of all of them.
+(starting the work) otherwise. With many source views, only the views a camera blends travel: from disk, the
+n_srcs + VIEW_MARGIN views nearest the camera (models that can read a subset: the canonical format, whose
+view-major colour block keeps each view contiguous), re-read when the camera moves past them; to the GPU, the
+n_srcs views it blends. A frame then costs its geometry and SH plus a few views instead of all of them.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from .errors import InputError
 from .model import Frame, Model
 
 GiB = 1 << 30
+VIEW_MARGIN = 2  # views read beyond n_srcs, so a camera moving a little needs no new read
 
 
 def parse_bytes(text: str) -> int:
@@ -83,6 +86,7 @@ class FrameCache:
         self._host: OrderedDict[int, Frame] = OrderedDict()
         self._device: OrderedDict[tuple, tuple[Frame, torch.cuda.Event | None]] = OrderedDict()
         self._reads: dict[int, Future] = {}
+        self._held: dict[int, tuple[int, ...] | None] = {}  # source views each host frame holds (None: all)
         self._failed: dict[int, str] = {}
         self._protected: set[int] = set()
         self._lock = threading.Lock()
@@ -94,13 +98,34 @@ class FrameCache:
 
     # -- reading from disk (worker threads) -------------------------------------------------------------
 
-    def _read(self, index: int) -> tuple[Frame, float]:
+    def _read(self, index: int, centre, n_srcs: int | None) -> tuple[Frame, tuple[int, ...] | None, torch.Tensor | None,
+                                                                   int, float]:
+        """(frame, the views it holds, all source centres, bytes read, seconds): runs on a reader thread."""
         start = time.perf_counter()
-        frame = self.model.read_frame(index)
+        views, cents = None, None
+        if getattr(self.model, "reads_views", False):
+            cents = torch.from_numpy(self.model.read_cents(index)).float()
+            views = self._views_to_read(cents, centre, n_srcs)
+            frame = self.model.read_frame(index, None if views is None else list(views))
+            nbytes = self.model.stored_bytes(index, None if views is None else list(views))
+        else:
+            frame = self.model.read_frame(index)
+            nbytes = frame.nbytes()
         if self.on_gpu:  # pinned host memory: asynchronous, full-speed copies to the GPU
             frame = replace(frame, **{k: (v.pin_memory() if v is not None else None)
                                       for k, v in frame.__dict__.items()})
-        return frame, time.perf_counter() - start
+        return frame, views, cents, nbytes, time.perf_counter() - start
+
+    @staticmethod
+    def _views_to_read(cents: torch.Tensor, centre, n_srcs: int | None) -> tuple[int, ...] | None:
+        """The nearest n_srcs + VIEW_MARGIN source views to ``centre``; None (all) without a camera or when that
+        would be most of them anyway."""
+        if centre is None or n_srcs is None or cents.shape[0] <= 2 * (n_srcs + VIEW_MARGIN):
+            return None
+        from .colour import nearest_sources
+
+        chosen = nearest_sources(cents, torch.as_tensor(centre, dtype=torch.float32), n_srcs + VIEW_MARGIN)
+        return tuple(sorted(int(v) for v in chosen))
 
     def _collect(self) -> None:
         for index, future in list(self._reads.items()):
@@ -108,33 +133,49 @@ class FrameCache:
                 continue
             del self._reads[index]
             try:
-                frame, seconds = future.result()
+                frame, views, cents, nbytes, seconds = future.result()
             except InputError as exc:
                 self._failed[index] = str(exc)
                 continue
             self.stats.disk_reads += 1
-            self.stats.disk_bytes += frame.nbytes()
+            self.stats.disk_bytes += nbytes
             self.stats.disk_seconds += seconds
             self.last_load_ms = seconds * 1000
+            self._host.pop(index, None)  # a re-read with other views replaces the frame
+            self._account()
             self._evict_host(room_for=frame.nbytes())  # make room first: the budget holds at every moment
             self._host[index] = frame
-            if frame.cents is not None:
+            self._held[index] = views
+            if cents is not None:
+                self._cents[index] = cents
+            elif frame.cents is not None:
                 self._cents[index] = frame.cents.float()
             self._account()
 
-    def _start_read(self, index: int) -> None:
-        if index in self._host or index in self._reads or index in self._failed:
+    def _host_has(self, index: int, centre, n_srcs: int | None) -> bool:
+        """Frame ``index`` is in host memory with every view a camera at ``centre`` blends."""
+        if index not in self._host:
+            return False
+        held = self._held.get(index)
+        if held is None:
+            return True
+        needed = self._views(index, centre, n_srcs, force=True)
+        return needed is not None and set(needed) <= set(held)
+
+    def _start_read(self, index: int, centre=None, n_srcs: int | None = None) -> None:
+        if index in self._reads or index in self._failed or self._host_has(index, centre, n_srcs):
             return
         if not 0 <= index < self.model.info.n_frames:
             return
-        self._reads[index] = self._executor.submit(self._read, index)
+        self._reads[index] = self._executor.submit(self._read, index, centre, n_srcs)
 
     # -- the device tier ------------------------------------------------------------------------------
 
-    def _views(self, index: int, centre, n_srcs: int | None) -> tuple[int, ...] | None:
-        """The source views to copy for a camera at ``centre``: only when that is much less than all views."""
+    def _views(self, index: int, centre, n_srcs: int | None, force: bool = False) -> tuple[int, ...] | None:
+        """The source views a camera at ``centre`` blends, to copy to the device: only when that is much less than
+        all views (or always, with ``force``, when they are known)."""
         cents = self._cents.get(index)
-        if centre is None or n_srcs is None or cents is None or cents.shape[0] <= 2 * n_srcs:
+        if centre is None or n_srcs is None or cents is None or (cents.shape[0] <= 2 * n_srcs and not force):
             return None
         from .colour import nearest_sources
 
@@ -142,9 +183,10 @@ class FrameCache:
         return tuple(sorted(int(v) for v in chosen))
 
     def _upload(self, index: int, views: tuple[int, ...] | None) -> None:
-        host = self._host[index]
+        host, held = self._host[index], self._held.get(index)
         if views is not None and host.rgbw is not None:
-            subset = torch.tensor(views, dtype=torch.long)
+            rows = views if held is None else [held.index(v) for v in views]  # the host frame's own rows
+            subset = torch.tensor(rows, dtype=torch.long)
             host = replace(host, rgbw=host.rgbw[subset], cents=host.cents[subset])
             # index_select made an ordinary (pageable) copy: pin it so the copy below stays asynchronous
             host = replace(host, rgbw=host.rgbw.pin_memory(), cents=host.cents.pin_memory())
@@ -169,10 +211,10 @@ class FrameCache:
         views = self._views(index, centre, n_srcs) if self.on_gpu else None
         self._protected = {index}
         if not self.on_gpu:
-            if index in self._host:
+            if self._host_has(index, centre, n_srcs):
                 self._host.move_to_end(index)
                 return self._host[index]
-            self._start_read(index)
+            self._start_read(index, centre, n_srcs)
             return None
         key = (index, views)
         if (index, None) in self._device and self._device[(index, None)][1] is None:
@@ -188,11 +230,11 @@ class FrameCache:
                 self._device.move_to_end(key)
                 return frame
             return None
-        if index in self._host:
+        if self._host_has(index, centre, n_srcs):
             self._host.move_to_end(index)
             self._upload(index, views)
             return None
-        self._start_read(index)
+        self._start_read(index, centre, n_srcs)
         return None
 
     def wait(self, index: int, centre=None, n_srcs: int | None = None, timeout: float = 60.0) -> Frame:
@@ -224,11 +266,11 @@ class FrameCache:
         for candidate in window:
             if len(self._reads) >= self._workers:
                 break
-            self._start_read(candidate)
+            self._start_read(candidate, centre, n_srcs)
         if self.on_gpu and window:
             following = window[0]
             views = self._views(following, centre, n_srcs)
-            if following in self._host and (following, views) not in self._device:
+            if self._host_has(following, centre, n_srcs) and (following, views) not in self._device:
                 self._upload(following, views)
 
     def status(self, index: int) -> str:
@@ -261,6 +303,7 @@ class FrameCache:
             if index in self._protected:
                 continue
             self.stats.host_bytes -= self._host.pop(index).nbytes()
+            self._held.pop(index, None)
 
     def _evict_device(self, room_for: int = 0) -> None:
         """Drop least-recently used device frames until ``room_for`` more bytes fit; copies still in flight

@@ -167,14 +167,47 @@ class CanonicalModel:
         return [make_camera(K[i], R[i], T[i], int(W[i]), int(H[i]), name=str(names[i]),
                             where=f"{self.archive.path}: key 'cameras.*'") for i in range(dims["C"])]
 
-    def read_frame(self, index: int) -> Frame:
+    @property
+    def reads_views(self) -> bool:
+        """Whether ``read_frame`` can read a subset of the source views (IBR colour)."""
+        return self._colour is ColourModel.IBR
+
+    def read_cents(self, index: int) -> np.ndarray:
+        """Frame ``index``'s source-camera centres (S, 3): a few hundred bytes, to choose views to read."""
+        self._check_index(index)
+        cents = self.archive.read(f"frame.{index}.cents")
+        check_values(self.archive, f"frame.{index}.cents", cents)
+        return cents
+
+    def stored_bytes(self, index: int, views: list[int] | None = None) -> int:
+        """Bytes ``read_frame(index, views)`` reads from the file (array data)."""
+        total = 0
+        for key in self._frame_keys(index):
+            nbytes = self.archive.header(key).nbytes
+            if views is not None and self.reads_views and key.endswith((".rgbw", ".cents")):
+                nbytes = nbytes * len(views) // max(self.archive.header(key).shape[0], 1)
+            total += nbytes
+        return total
+
+    def _check_index(self, index: int) -> None:
         if not 0 <= index < self.info.n_frames:
             raise InputError(self.archive.path, f"has no frame {index} (frames 0..{self.info.n_frames - 1})")
+
+    def read_frame(self, index: int, views: list[int] | None = None) -> Frame:
+        """Frame ``index``; with ``views`` (IBR colour), only those source views' colours and centres are read
+        from disk, in that order (the view-major block keeps each view contiguous)."""
+        self._check_index(index)
         prefix = f"frame.{index}."
         arrays: dict[str, Any] = {}
+        subset = views is not None and self.reads_views
         for key in self._frame_keys(index):
             name = key[len(prefix):]
-            array = self.archive.read(key)
+            if subset and name == "rgbw":
+                array = self.archive.read_rows(key, list(views))
+            elif subset and name == "cents":
+                array = self.archive.read(key)[list(views)]
+            else:
+                array = self.archive.read(key)
             check_values(self.archive, key, array, nonnegative=name == "radius",
                          unit_interval=name == "alpha")
             if name in ("radius", "alpha"):

@@ -115,7 +115,8 @@ class Model(Protocol):
     info: ModelInfo
 
     def read_frame(self, index: int) -> Frame:
-        """Frame ``index`` (0-based), validated; InputError on bad data."""
+        """Frame ``index`` (0-based), validated; InputError on bad data. Models whose ``reads_views`` is True
+        also take ``views`` (read only those source views) and offer ``read_cents`` and ``stored_bytes``."""
 
     def close(self) -> None:
         """Release the file."""

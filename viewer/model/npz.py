@@ -158,6 +158,42 @@ class NpzArchive:
             raise InputError(self.path, f"unreadable data ({_describe(exc)})", key=key) from None
         return array.T if header.fortran_order else array
 
+    def _data_start(self, key: str) -> int | None:
+        """File offset of the array data of a stored (uncompressed), C-ordered member; None otherwise."""
+        info, header = self._infos[key], self.header(key)
+        if info.compress_type != zipfile.ZIP_STORED or header.fortran_order or header.dtype.hasobject:
+            return None
+        with self._lock:
+            fp = self._zip.fp
+            fp.seek(info.header_offset)
+            local = fp.read(30)
+        if len(local) < 30 or local[:4] != b"PK\x03\x04":
+            raise InputError(self.path, "bad local zip header", key=key)
+        name_length, extra_length = struct.unpack("<HH", local[26:30])
+        return info.header_offset + 30 + name_length + extra_length + header.data_offset
+
+    def read_rows(self, key: str, rows: list[int]) -> np.ndarray:
+        """``array[rows]`` of a member, reading only those rows' bytes where the member is stored uncompressed
+        (a view-major colour block: one source view is one contiguous range); otherwise read whole and index."""
+        header = self.header(key)
+        if not header.shape or any(not 0 <= r < header.shape[0] for r in rows):
+            raise InputError(self.path, f"has no rows {rows} (shape {header.shape})", key=key)
+        start = self._data_start(key)
+        if start is None:
+            return self.read(key)[rows]
+        row_bytes = header.nbytes // header.shape[0]
+        out = np.empty((len(rows), *header.shape[1:]), header.dtype)
+        buffer = out.reshape(len(rows), -1).view(np.uint8)
+        try:
+            with open(self.path, "rb", buffering=0) as fp:  # its own handle: readers run in parallel
+                for i, row in enumerate(rows):
+                    fp.seek(start + row * row_bytes)
+                    if fp.readinto(memoryview(buffer[i])) != row_bytes:
+                        raise EOFError("member ends early")
+        except _READ_ERRORS as exc:
+            raise InputError(self.path, f"unreadable data ({_describe(exc)})", key=key) from None
+        return out
+
     def close(self) -> None:
         self._zip.close()
 
