@@ -22,6 +22,7 @@ import platform
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -46,12 +47,16 @@ def make_model(path: Path, frames: int, compact: bool = False) -> float:
     base = reference_frame(POINTS, VIEWS, device="cpu")
     arrays = {k: v.numpy() for k, v in base.__dict__.items() if v is not None}
 
-    def stream():
-        for f in range(frames):
-            frame = dict(arrays)
-            frame["xyz"] = (arrays["xyz"].astype(np.float32) + np.float32(0.002 * np.sin(f / 10))).astype(np.float16)
-            frame["rgbw"] = np.roll(arrays["rgbw"], f, axis=1)
-            yield compact_frame(frame) if compact else frame
+    def build(f: int) -> dict:
+        frame = dict(arrays)
+        frame["xyz"] = (arrays["xyz"].astype(np.float32) + np.float32(0.002 * np.sin(f / 10))).astype(np.float16)
+        frame["rgbw"] = np.roll(arrays["rgbw"], f, axis=1)
+        return compact_frame(frame) if compact else frame
+
+    def stream():  # frames built 16 at a time on threads (numpy releases the GIL), written in order
+        with ThreadPoolExecutor(8) as pool:
+            for first in range(0, frames, 16):
+                yield from pool.map(build, range(first, min(first + 16, frames)))
 
     start = time.perf_counter()
     save_canonical(path, stream(), colour="ibr", fps=60, up="+y")

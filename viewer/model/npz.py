@@ -68,6 +68,7 @@ class NpzArchive:
             self._zip.close()
             raise
         self._headers: dict[str, ArrayHeader] = {}
+        self._starts: dict[str, int | None] = {}  # data offsets of stored members (see _data_start)
         self._lock = threading.Lock()
 
     def _check_members(self) -> dict[str, zipfile.ZipInfo]:
@@ -144,6 +145,10 @@ class NpzArchive:
             raise InputError(self.path, f"cannot allocate {header.nbytes} bytes for shape {header.shape} "
                              f"({_describe(exc)})", key=key) from None
         buffer = array.reshape(-1).view(np.uint8)
+        start = self._data_start(key)
+        if start is not None:  # stored uncompressed: straight into the array, no lock, no intermediate copies
+            self._read_at(key, start, buffer)
+            return array
         try:
             with self._lock, self._zip.open(self._infos[key]) as fp:
                 fp.read(header.data_offset)
@@ -160,17 +165,39 @@ class NpzArchive:
 
     def _data_start(self, key: str) -> int | None:
         """File offset of the array data of a stored (uncompressed), C-ordered member; None otherwise."""
+        if key in self._starts:
+            return self._starts[key]
         info, header = self._infos[key], self.header(key)
-        if info.compress_type != zipfile.ZIP_STORED or header.fortran_order or header.dtype.hasobject:
-            return None
-        with self._lock:
-            fp = self._zip.fp
-            fp.seek(info.header_offset)
-            local = fp.read(30)
-        if len(local) < 30 or local[:4] != b"PK\x03\x04":
-            raise InputError(self.path, "bad local zip header", key=key)
-        name_length, extra_length = struct.unpack("<HH", local[26:30])
-        return info.header_offset + 30 + name_length + extra_length + header.data_offset
+        start = None
+        if info.compress_type == zipfile.ZIP_STORED and not header.fortran_order and not header.dtype.hasobject:
+            try:
+                with open(self.path, "rb", buffering=0) as fp:
+                    fp.seek(info.header_offset)
+                    local = fp.read(30)
+            except OSError as exc:
+                raise InputError(self.path, f"unreadable ({_describe(exc)})", key=key) from None
+            if len(local) < 30 or local[:4] != b"PK\x03\x04":
+                raise InputError(self.path, "bad local zip header", key=key)
+            name_length, extra_length = struct.unpack("<HH", local[26:30])
+            start = info.header_offset + 30 + name_length + extra_length + header.data_offset
+            if start + header.nbytes > self.path.stat().st_size:
+                raise InputError(self.path, "array data runs past the end of the file", key=key)
+        self._starts[key] = start
+        return start
+
+    def _read_at(self, key: str, start: int, buffer: np.ndarray) -> None:
+        """Fill ``buffer`` (uint8) from ``start`` with its own file handle, so reader threads run in parallel."""
+        try:
+            with open(self.path, "rb", buffering=0) as fp:
+                fp.seek(start)
+                view, filled = memoryview(buffer), 0
+                while filled < len(buffer):
+                    got = fp.readinto(view[filled:filled + _CHUNK * 4])
+                    if not got:
+                        raise EOFError("member ends early")
+                    filled += got
+        except _READ_ERRORS as exc:
+            raise InputError(self.path, f"unreadable data ({_describe(exc)})", key=key) from None
 
     def read_rows(self, key: str, rows: list[int]) -> np.ndarray:
         """``array[rows]`` of a member, reading only those rows' bytes where the member is stored uncompressed
@@ -184,14 +211,8 @@ class NpzArchive:
         row_bytes = header.nbytes // header.shape[0]
         out = np.empty((len(rows), *header.shape[1:]), header.dtype)
         buffer = out.reshape(len(rows), -1).view(np.uint8)
-        try:
-            with open(self.path, "rb", buffering=0) as fp:  # its own handle: readers run in parallel
-                for i, row in enumerate(rows):
-                    fp.seek(start + row * row_bytes)
-                    if fp.readinto(memoryview(buffer[i])) != row_bytes:
-                        raise EOFError("member ends early")
-        except _READ_ERRORS as exc:
-            raise InputError(self.path, f"unreadable data ({_describe(exc)})", key=key) from None
+        for i, row in enumerate(rows):
+            self._read_at(key, start + row * row_bytes, buffer[i])
         return out
 
     def close(self) -> None:
