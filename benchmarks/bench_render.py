@@ -25,11 +25,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from anchor_4k4d import FourK4DAnchor  # noqa: E402
+from k4d_viewer.app.display import Display  # noqa: E402
 from k4d_viewer.colour import ColourSettings, evaluate_colour  # noqa: E402
 from k4d_viewer.model import ColourModel  # noqa: E402
 from k4d_viewer.render import RasterSettings  # noqa: E402
 from k4d_viewer.render.cuda_backend import CudaRasterizer  # noqa: E402
-from k4d_viewer.render.cuda_interop import texture_sink  # noqa: E402
 from k4d_viewer.render.gl_backend import GLRasterizer  # noqa: E402
 from scene import CASES, case_frame, reference_camera  # noqa: E402
 
@@ -52,9 +52,7 @@ BOUNDS: dict[str, tuple] = {}  # the figure's bounds per case (cameras frame the
 def bench_cuda(case, frame, frames, warmup, ctx) -> dict:
     cuda = CudaRasterizer()
     settings, colour_settings = RasterSettings(layers=LAYERS), ColourSettings(n_srcs=N_SRCS)
-    width, height = CASES[case][:2]
-    texture = ctx.texture((width, height), 4, dtype="f4")
-    sink, fallback = texture_sink(texture)
+    display = Display(ctx)  # the viewer's own hand-over into what the window draws
     samples = {"colour": [], "raster": [], "display": [], "frame": []}
     events = [torch.cuda.Event(enable_timing=True) for _ in range(4)]
     for i in range(warmup + frames):
@@ -65,7 +63,7 @@ def bench_cuda(case, frame, frames, warmup, ctx) -> dict:
         events[1].record()
         accum, _ = cuda.render_buffers(frame.xyz, rgb, frame.radius, frame.alpha, camera, settings)
         events[2].record()
-        sink.write(accum)
+        display.from_cuda(accum, None, settings)
         events[3].record()
         torch.cuda.synchronize()
         if i >= warmup:
@@ -74,9 +72,8 @@ def bench_cuda(case, frame, frames, warmup, ctx) -> dict:
             samples["display"].append(events[2].elapsed_time(events[3]))
             samples["frame"].append(events[0].elapsed_time(events[3]))
     result = summarise(samples)
-    result["display_path"] = sink.kind + (f" ({fallback})" if fallback else "")
-    sink.release()
-    texture.release()
+    result["display_path"] = display.cuda_path + "".join(
+        f" ({reason})" for reason in (display.shared_unavailable, display.cuda_fallback) if reason)
     return result
 
 

@@ -124,14 +124,45 @@ def test_viewer_display_takes_cuda_output_through_interop():
 
     gl = gl_rasterizer()
     display = Display(gl.ctx)
+    display.shared_unavailable = "this test checks the interop copies"
     accum = torch.rand(48, 64, 4, device="cuda")
     depth = torch.rand(48, 64, device="cuda") + 1
     image = display.from_cuda(accum, depth, RasterSettings(background=(0.0, 0.0, 0.0)))
     torch.cuda.synchronize()
-    assert display.cuda_fallback is None  # interop, not the host copy
+    assert display.cuda_fallback is None and display.cuda_path == "CUDA-GL interop"  # not the host copy
     out = image.to_output(far=100.0)
     torch.testing.assert_close(out.rgb, accum[..., :3].cpu() + 0.0)
     torch.testing.assert_close(out.depth, depth.cpu())
+
+
+@pytest.mark.parametrize("mode", ["color", "depth"])
+def test_viewer_display_draws_cuda_output_from_shared_memory(mode):
+    """The default display path: CUDA writes memory GL reads as storage buffers, frame after frame (the
+    fence between them), drawn pixel for pixel like the texture path."""
+    from k4d_viewer.app.display import Display
+
+    gl = gl_rasterizer()
+    ctx = gl.ctx
+    shared, reference = Display(ctx), Display(ctx)
+    reference.shared_unavailable = "the texture path, for comparison"
+    target = ctx.framebuffer([ctx.texture((64, 48), 4, dtype="f4")])
+    settings = RasterSettings(background=(0.2, 0.3, 0.4))
+    for seed in range(3):
+        generator = torch.Generator(device="cuda").manual_seed(seed)
+        accum = torch.rand(48, 64, 4, device="cuda", generator=generator)
+        depth = torch.rand(48, 64, device="cuda", generator=generator) * 3 + 1
+        drawn, images = [], []
+        for display in (shared, reference):
+            images.append(display.from_cuda(accum, depth, settings))
+            display.draw(images[-1], (0, 0, 64, 48), mode, (1.0, 4.0), target)
+            drawn.append(np.frombuffer(target.read(components=4, dtype="f4"), np.float32).reshape(48, 64, 4))
+        assert shared.cuda_path == "shared CUDA-GL memory", shared.shared_unavailable
+        np.testing.assert_allclose(drawn[0], drawn[1], atol=2e-3)  # fp16 storage of the colour
+        out = images[0].to_output(far=100.0)  # screenshots read the shared memory back
+        background = torch.tensor(settings.background)
+        torch.testing.assert_close(out.rgb, (accum[..., :3] + accum[..., 3:] * background.cuda()).cpu(), atol=2e-3,
+                                   rtol=0)
+        torch.testing.assert_close(out.depth, depth.cpu())
 
 
 def test_frame_cache_uploads_only_the_views_a_camera_blends(tmp_path):

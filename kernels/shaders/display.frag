@@ -1,11 +1,10 @@
-#version 330
 // Shows a rendered image in the window: colour over the background, accumulated alpha, or colour-mapped depth.
-uniform sampler2D accum;      // rgb premultiplied (no background), a = transmittance
-uniform sampler2D depth;      // camera z of the last layer; 0 or >= 1e29 where empty
+// Prefixed by display_texture.glsl or display_buffer.glsl, which define where the image comes from:
+//   vec4 image_accum(vec2 uv)   rgb premultiplied (no background), a = transmittance; filtered
+//   float image_depth(vec2 uv)  camera z of the last layer; 0 or >= 1e29 where empty; nearest pixel
 uniform int mode;             // 0 colour, 1 alpha, 2 depth
 uniform vec3 background;
 uniform vec2 depth_range;     // near and far ends of the colour map
-uniform bool flip_y;          // images uploaded top row first
 
 in vec2 v_uv;
 out vec4 colour;
@@ -19,14 +18,13 @@ vec3 ramp(float t) {          // bright yellow (near) -> red -> purple -> black 
 }
 
 void main() {
-    vec2 uv = flip_y ? vec2(v_uv.x, 1.0 - v_uv.y) : v_uv;
-    vec4 acc = texture(accum, uv);
+    vec4 acc = image_accum(v_uv);
     if (mode == 0) {
         colour = vec4(acc.rgb + background * acc.a, 1.0);
     } else if (mode == 1) {
         colour = vec4(vec3(1.0 - acc.a), 1.0);
     } else {
-        float z = texture(depth, uv).r;
+        float z = image_depth(v_uv);
         bool empty = z <= 0.0 || z >= 1e29 || acc.a >= 1.0;
         float t = (z - depth_range.x) / max(depth_range.y - depth_range.x, 1e-6);
         colour = vec4(empty ? vec3(0.0) : ramp(t), 1.0);

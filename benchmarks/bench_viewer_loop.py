@@ -1,0 +1,107 @@
+"""The desktop viewer's real frame loop on the GPU: what the loop adds over the render itself.
+
+Runs the actual viewer (ViewerApp: input, session step, render, hand-over to GL, present, ImGui panels, swap) on
+its headless EGL window at 3840x2160 with the cuda backend, rendering the reference scene (262,144 points, 60
+views, SH 3, K = 11) at 3840x2160, while a mouse drag orbits the camera so every frame renders anew. Per frame:
+the loop's wall time (the headless swap waits for the GPU, so this is the time to a finished frame), the
+render's own time as the session measures it (colour + rasterization, synchronised), and the difference.
+Then the same with the camera still (no render: the loop alone).
+
+    python benchmarks/bench_viewer_loop.py             # needs an NVIDIA GPU, triton, cuda-python, moderngl, imgui
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from scene import reference_frame  # noqa: E402
+
+SIZE = "3840x2160"  # the window and the render resolution (a RESOLUTION_PRESETS key)
+
+
+def write_model(path: Path) -> None:
+    from k4d_viewer.model import save_canonical
+
+    frame = reference_frame(262_144, 60, device="cpu")
+    arrays = {k: v.numpy() for k, v in frame.__dict__.items() if v is not None}
+    save_canonical(path, [arrays], colour="ibr", fps=30, up="+y")
+
+
+def run_loop(app, frames: int, orbit: bool) -> dict:
+    """``frames`` loop iterations; with ``orbit`` a held left-button drag moves 2 px a frame."""
+    region = app.region
+    x0, y = region.x + region.width / 2, region.y + region.height / 2
+    loop_ms, render_ms, display_ms = [], [], []
+    if orbit:
+        app.frame(lambda io: (io.add_mouse_pos_event(x0, y), io.add_mouse_button_event(0, True)))
+    for i in range(frames):
+        x = x0 + 2 * ((i % 200) if (i // 200) % 2 == 0 else 200 - i % 200)
+        start = time.perf_counter()
+        app.frame((lambda io, x=x: io.add_mouse_pos_event(x, y)) if orbit else None)
+        loop_ms.append((time.perf_counter() - start) * 1000)
+        render_ms.append(app.session.stats.raster_ms if orbit else 0.0)
+        display_ms.append(app.session.stats.display_ms)
+    if orbit:
+        app.frame(lambda io: io.add_mouse_button_event(0, False))
+    loop, render = np.array(loop_ms), np.array(render_ms)
+    return {"frames": frames, "loop_ms_median": float(np.median(loop)), "loop_ms_p90": float(np.percentile(loop, 90)),
+            "render_ms_median": float(np.median(render)),
+            "loop_minus_render_ms_median": float(np.median(loop - render)),
+            "display_ms_median": float(np.median(display_ms))}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--output", type=Path)
+    parser.add_argument("--backend", default="cuda", help="cuda (default); gl for a smoke run without CUDA")
+    parser.add_argument("--size", default=SIZE, help=f"window and render size (default {SIZE})")
+    args = parser.parse_args()
+    if args.backend == "cuda" and not torch.cuda.is_available():
+        sys.exit("bench_viewer_loop: needs a CUDA GPU")
+    window = tuple(int(v) for v in args.size.split("x"))
+    work = Path(tempfile.mkdtemp(prefix="k4d-loop-"))
+    os.environ["K4D_VIEWER_CONFIG_DIR"] = str(work / "config")
+    from k4d_viewer.app.viewer import ViewerApp, ViewerOptions
+    from k4d_viewer.model import open_model
+
+    write_model(work / "reference.npz")
+    model = open_model(work / "reference.npz")
+    app = ViewerApp(model, ViewerOptions(backend=args.backend, window_size=window, headless=True,
+                                         resolution=args.size, screenshot_dir=work))
+    try:
+        run_loop(app, 60, orbit=True)  # warm-up: kernels compiled, layout settled, buffers allocated
+        assert app.render_size() == window, app.render_size()
+        orbiting = run_loop(app, args.frames, orbit=True)
+        still = run_loop(app, args.frames // 2, orbit=False)
+        display_path = app.view.display.cuda_path
+    finally:
+        app.shutdown()
+        model.close()
+    name = torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor() or "cpu"
+    result = {"orbiting": orbiting, "still": still, "display_path": display_path, "backend": args.backend,
+              "window": list(window), "render_resolution": args.size,
+              "meta": {"device": name, "torch": torch.__version__, "python": platform.python_version(),
+                       "date": time.strftime("%Y-%m-%d"),
+                       "method": "ViewerApp on the headless EGL window (same code as the desktop window but glfw "
+                                 "input and vsync); loop wall time per frame, its swap waits for the GPU; render "
+                                 "time as the session measures it (colour + raster, synchronised); medians"}}
+    slug = "h100" if "H100" in name else "h200" if "H200" in name else name.lower().replace(" ", "-")
+    path = args.output or Path(__file__).parent / "results" / f"{slug}_viewer_loop.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
