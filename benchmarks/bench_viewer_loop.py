@@ -42,7 +42,15 @@ def run_loop(app, frames: int, orbit: bool) -> dict:
     """``frames`` loop iterations; with ``orbit`` a held left-button drag moves 2 px a frame."""
     region = app.region
     x0, y = region.x + region.width / 2, region.y + region.height / 2
-    loop_ms, render_ms, display_ms = [], [], []
+    loop_ms, render_ms, display_ms, swap_ms = [], [], [], []
+    swap = app.window.swap
+
+    def timed_swap() -> None:  # the headless swap waits for the GPU: time spent waiting at the end of a frame
+        start = time.perf_counter()
+        swap()
+        swap_ms.append((time.perf_counter() - start) * 1000)
+
+    app.window.swap = timed_swap
     if orbit:
         app.frame(lambda io: (io.add_mouse_pos_event(x0, y), io.add_mouse_button_event(0, True)))
     for i in range(frames):
@@ -54,11 +62,30 @@ def run_loop(app, frames: int, orbit: bool) -> dict:
         display_ms.append(app.session.stats.display_ms)
     if orbit:
         app.frame(lambda io: io.add_mouse_button_event(0, False))
+    app.window.swap = swap
     loop, render = np.array(loop_ms), np.array(render_ms)
+    swaps = np.array(swap_ms[-frames - 1:-1] if orbit else swap_ms[-frames:])
     return {"frames": frames, "loop_ms_median": float(np.median(loop)), "loop_ms_p90": float(np.percentile(loop, 90)),
             "render_ms_median": float(np.median(render)),
             "loop_minus_render_ms_median": float(np.median(loop - render)),
-            "display_ms_median": float(np.median(display_ms))}
+            "display_ms_median": float(np.median(display_ms)),
+            "end_of_frame_gpu_wait_ms_median": float(np.median(swaps)),
+            "cpu_ms_median": float(np.median(loop - swaps))}
+
+
+def profile_loop(app, frames: int) -> list[dict]:
+    """Where an orbiting frame's wall time goes (cProfile, cumulative ms per frame, the 15 largest)."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    run_loop(app, frames, orbit=True)
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats
+    rows = sorted(((value[3], key) for key, value in stats.items()), reverse=True)[:15]
+    return [{"function": f"{Path(key[0]).name}:{key[1]}({key[2]})", "ms_per_frame": total * 1000 / frames}
+            for total, key in rows]
 
 
 def main() -> None:
@@ -85,12 +112,14 @@ def main() -> None:
         assert app.render_size() == window, app.render_size()
         orbiting = run_loop(app, args.frames, orbit=True)
         still = run_loop(app, args.frames // 2, orbit=False)
+        profile = profile_loop(app, 60)
         display_path = app.view.display.cuda_path
     finally:
         app.shutdown()
         model.close()
     name = torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor() or "cpu"
-    result = {"orbiting": orbiting, "still": still, "display_path": display_path, "backend": args.backend,
+    result = {"orbiting": orbiting, "still": still, "profile_orbiting": profile, "display_path": display_path,
+              "backend": args.backend,
               "window": list(window), "render_resolution": args.size,
               "meta": {"device": name, "torch": torch.__version__, "python": platform.python_version(),
                        "date": time.strftime("%Y-%m-%d"),

@@ -80,6 +80,7 @@ class ViewerSession:
         self.picked: PickedPoint | None = None
         self.last_camera: Camera | None = None
         self._render_key = None
+        self._render_events: tuple | None = None  # (start, end) CUDA events of the last render
         self._direction = 1
 
     # -- messages ------------------------------------------------------------------------------------
@@ -234,11 +235,15 @@ class ViewerSession:
             return self.image, False
         backend = self._backend()
         start = time.perf_counter()
+        events = None
         try:
+            if self.device.type == "cuda":  # timed on the GPU: the render is not waited for here
+                events = (torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True))
+                events[0].record()
             image = backend.render(self.frame_data, self.info.colour, camera, self.colour_settings(),
                                    self.settings.raster())
-            if self.device.type == "cuda":
-                torch.cuda.synchronize()
+            if events is not None:
+                events[1].record()
         except torch.OutOfMemoryError:
             torch.cuda.empty_cache()
             self.notify(f"GPU out of memory rendering {self.frame_data.n_points:,} points at {size[0]}x{size[1]}: "
@@ -246,10 +251,19 @@ class ViewerSession:
             self._render_key = None
             return self.image, False
         self.stats.raster_ms = (time.perf_counter() - start) * 1000
+        self._render_events = events
         self.stats.points, self.stats.layers_drawn = image.points, image.layers
         self.stats.add_image(time.monotonic())
         self.image, self.last_camera, self._render_key = image, camera, key
         return image, True
+
+    def finish_render(self) -> None:
+        """Wait for the last render's GPU work (its output is about to be used) and record its GPU time.
+        ``render`` only launches the work, so the caller can do other things (draw the UI) meanwhile."""
+        if self._render_events is not None:
+            self._render_events[1].synchronize()
+            self.stats.raster_ms = self._render_events[0].elapsed_time(self._render_events[1])
+            self._render_events = None
 
     def render_variant(self, size: tuple[int, int], settings: RenderSettings, backend: str,
                        frame_index: int) -> DeviceImage:

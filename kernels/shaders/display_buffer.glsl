@@ -6,8 +6,8 @@ uniform ivec2 image_size;
 
 vec4 texel(ivec2 p) {
     p = clamp(p, ivec2(0), image_size - 1);
-    uvec2 packed = accum_half[p.y * image_size.x + p.x];
-    return vec4(unpackHalf2x16(packed.x), unpackHalf2x16(packed.y));
+    uvec2 halves = accum_half[p.y * image_size.x + p.x];
+    return vec4(unpackHalf2x16(halves.x), unpackHalf2x16(halves.y));
 }
 
 vec4 image_accum(vec2 uv) {   // bilinear, like a LINEAR texture

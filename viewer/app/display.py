@@ -154,7 +154,10 @@ class Display:
             program["image_size"].value = image.size
         else:
             program = self.program
-            image.accum.filter = (self.ctx.LINEAR, self.ctx.LINEAR)  # depth stays NEAREST: never blend with holes
+            image.accum.filter = (self.ctx.LINEAR, self.ctx.LINEAR)
+            image.depth.filter = (self.ctx.NEAREST, self.ctx.NEAREST)  # never blend depth with holes
+            for texture in (image.accum, image.depth):  # edges clamp: no wrap-around from the opposite edge
+                texture.repeat_x = texture.repeat_y = False
             image.accum.use(location=0)
             image.depth.use(location=1)
             program["accum"].value = 0

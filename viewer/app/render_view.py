@@ -29,6 +29,7 @@ class RenderView:
         self.image: DisplayImage | None = None
         self.image_b: DisplayImage | None = None
         self._b_key = None
+        self._pending = None  # the session's image rendered but not yet handed to the display
 
     def render(self, size: tuple[int, int], compare: CompareState) -> None:
         """The session renders (when something changed); with compare on, B too; results go into textures."""
@@ -51,9 +52,18 @@ class RenderView:
             self._b_key, self.image_b = None, None
         if image is None or (not changed and self.image is not None):
             return
+        self._pending = image  # handed to the display by ``hand_over``, once the UI has been drawn
+
+    def hand_over(self) -> None:
+        """Wait for the render launched by ``render`` and put it where the window draws from. Called after the
+        UI is built, so the CPU draws panels while the GPU renders."""
+        image, self._pending = self._pending, None
+        if image is None:
+            return
+        session = self.session
+        session.finish_render()
         start = time.perf_counter()
         self.image = self._to_display(image)
-        self.ctx.finish()
         session.stats.display_ms = (time.perf_counter() - start) * 1000
         session.stats.gpu_bytes = session.loader.stats.device_bytes
 

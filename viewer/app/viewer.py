@@ -210,16 +210,17 @@ class ViewerApp:
         commands += input_commands
         session.update(dt, self.render_size())
         if self.layout.settled:  # a layout built this frame has its regions from the next one
-            self.view.render(self.render_size(), self.ui.compare)
-        self.view.present(self.target, self.window.framebuffer_size, self.region, self._pixel_scale(),
-                          self.ui.compare)
+            self.view.render(self.render_size(), self.ui.compare)  # launched: the GPU renders while ...
         self.view.draw_overlays(self.region, self.render_options, self.ui.compare, self.info.cameras)
         if session.frame_index != self._title_frame:
             self._title_frame = session.frame_index
             self.window.set_title(self._title(session.frame_index))
         self.ui.camera_label = self._camera_label()
         self.ui.fly_mode = self.controls.fly_mode
-        commands += draw_panels(self.ui)
+        commands += draw_panels(self.ui)  # ... the CPU builds the UI
+        self.view.hand_over()
+        self.view.present(self.target, self.window.framebuffer_size, self.region, self._pixel_scale(),
+                          self.ui.compare)
         for command in commands:
             self.execute(command)
         self.ui.status = session.status
@@ -232,6 +233,7 @@ class ViewerApp:
     def render_scene(self) -> None:
         """Render now (when something changed) at the current render size."""
         self.view.render(self.render_size(), self.ui.compare)
+        self.view.hand_over()
 
     def _camera_label(self) -> str:
         if self.session.camera.source:
