@@ -3,9 +3,10 @@
 Runs the actual viewer (ViewerApp: input, session step, render, hand-over to GL, present, ImGui panels, swap) on
 its headless EGL window at 3840x2160 with the cuda backend, rendering the reference scene (262,144 points, 60
 views, SH 3, K = 11) at 3840x2160, while a mouse drag orbits the camera so every frame renders anew. Per frame:
-the loop's wall time (the headless swap waits for the GPU, so this is the time to a finished frame), the
-render's own time as the session measures it (colour + rasterization, synchronised), and the difference.
-Then the same with the camera still (no render: the loop alone).
+the loop's wall time (the headless swap keeps one frame in flight, like a window's swap chain without vsync,
+so in steady state this is the time per finished frame), the render's own GPU time as the session measures it
+(colour + rasterization, CUDA events), and the difference. Then the same with the camera still (no render:
+the loop alone), a cProfile of the orbiting loop and GL timings that say where the rest goes.
 
     python benchmarks/bench_viewer_loop.py             # needs an NVIDIA GPU, triton, cuda-python, moderngl, imgui
 """
@@ -45,7 +46,7 @@ def run_loop(app, frames: int, orbit: bool) -> dict:
     loop_ms, render_ms, display_ms, swap_ms = [], [], [], []
     swap = app.window.swap
 
-    def timed_swap() -> None:  # the headless swap waits for the GPU: time spent waiting at the end of a frame
+    def timed_swap() -> None:  # the headless swap waits for the previous frame: time the CPU waits on the GPU
         start = time.perf_counter()
         swap()
         swap_ms.append((time.perf_counter() - start) * 1000)
@@ -71,6 +72,28 @@ def run_loop(app, frames: int, orbit: bool) -> dict:
             "display_ms_median": float(np.median(display_ms)),
             "end_of_frame_gpu_wait_ms_median": float(np.median(swaps)),
             "cpu_ms_median": float(np.median(loop - swaps))}
+
+
+def gl_probes(app, repeat: int = 50) -> dict:
+    """What the end-of-frame wait is made of: glFinish on an idle context, after clearing the 4K window, and
+    after the present (clear + image drawn into the view region)."""
+    ctx, target = app.ctx, app.target
+
+    def median_ms(action) -> float:
+        samples = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            action()
+            ctx.finish()
+            samples.append((time.perf_counter() - start) * 1000)
+        return float(np.median(samples))
+
+    def present() -> None:
+        app.view.present(target, app.window.framebuffer_size, app.region, app._pixel_scale(), app.ui.compare)
+
+    return {"finish_idle_ms": median_ms(lambda: None),
+            "clear_window_and_finish_ms": median_ms(lambda: (target.use(), ctx.clear(0.0, 0.0, 0.0))),
+            "present_and_finish_ms": median_ms(present)}
 
 
 def profile_loop(app, frames: int) -> list[dict]:
@@ -113,19 +136,21 @@ def main() -> None:
         orbiting = run_loop(app, args.frames, orbit=True)
         still = run_loop(app, args.frames // 2, orbit=False)
         profile = profile_loop(app, 60)
+        probes = gl_probes(app)
         display_path = app.view.display.cuda_path
     finally:
         app.shutdown()
         model.close()
     name = torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor() or "cpu"
-    result = {"orbiting": orbiting, "still": still, "profile_orbiting": profile, "display_path": display_path,
+    result = {"orbiting": orbiting, "still": still, "gl": probes, "profile_orbiting": profile,
+              "display_path": display_path,
               "backend": args.backend,
               "window": list(window), "render_resolution": args.size,
               "meta": {"device": name, "torch": torch.__version__, "python": platform.python_version(),
                        "date": time.strftime("%Y-%m-%d"),
                        "method": "ViewerApp on the headless EGL window (same code as the desktop window but glfw "
-                                 "input and vsync); loop wall time per frame, its swap waits for the GPU; render "
-                                 "time as the session measures it (colour + raster, synchronised); medians"}}
+                                 "input and vsync; its swap keeps one frame in flight); loop wall time per frame; "
+                                 "render = the session's GPU time of colour + raster (CUDA events); medians"}}
     slug = "h100" if "H100" in name else "h200" if "H200" in name else name.lower().replace(" ", "-")
     path = args.output or Path(__file__).parent / "results" / f"{slug}_viewer_loop.json"
     path.write_text(json.dumps(result, indent=2) + "\n")

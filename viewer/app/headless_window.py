@@ -22,6 +22,13 @@ class HeadlessWindow:
         self.framebuffer = self.ctx.framebuffer(color_attachments=[self.ctx.texture(self._size, 4)])
         self._closed = False
         self.fullscreen = False
+        self._in_flight = None  # the fence after the previous frame's commands
+        try:
+            from ..render.gl_procs import Fences, GLFunctionUnavailable
+
+            self._fences = Fences()
+        except GLFunctionUnavailable:
+            self._fences = None  # every swap waits for the GPU (glFinish)
 
     @property
     def should_close(self) -> bool:
@@ -53,7 +60,18 @@ class HeadlessWindow:
         pass
 
     def swap(self) -> None:
-        self.ctx.finish()
+        """Like a window's swap chain with one frame in flight: the GPU may still draw this frame while the CPU
+        builds the next; the frame before this one is waited for. Reading ``framebuffer`` waits for it all."""
+        if self._fences is None:
+            self.ctx.finish()
+            return
+        fence = self._fences.place()
+        if self._in_flight is not None and not self._fences.wait(self._in_flight):
+            self.ctx.finish()
+        self._in_flight = fence
 
     def destroy(self) -> None:
+        if self._in_flight is not None:
+            self._fences.delete(self._in_flight)
+            self._in_flight = None
         self.framebuffer.release()

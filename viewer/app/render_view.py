@@ -30,6 +30,7 @@ class RenderView:
         self.image_b: DisplayImage | None = None
         self._b_key = None
         self._pending = None  # the session's image rendered but not yet handed to the display
+        self._handover_ms = 0.0
 
     def render(self, size: tuple[int, int], compare: CompareState) -> None:
         """The session renders (when something changed); with compare on, B too; results go into textures."""
@@ -58,13 +59,14 @@ class RenderView:
         """Wait for the render launched by ``render`` and put it where the window draws from. Called after the
         UI is built, so the CPU draws panels while the GPU renders."""
         image, self._pending = self._pending, None
+        self._handover_ms = 0.0
         if image is None:
             return
         session = self.session
         session.finish_render()
         start = time.perf_counter()
         self.image = self._to_display(image)
-        session.stats.display_ms = (time.perf_counter() - start) * 1000
+        self._handover_ms = (time.perf_counter() - start) * 1000
         session.stats.gpu_bytes = session.loader.stats.device_bytes
 
     def _to_display(self, image) -> DisplayImage:
@@ -105,7 +107,7 @@ class RenderView:
             self.ctx.scissor = (int(left), 0, width - int(left), height)
             self.display_b.draw(self.image_b, (x, y, w, h), mode, depth_range, target)
             self.ctx.scissor = None
-        self.session.stats.display_ms += (time.perf_counter() - start) * 1000
+        self.session.stats.display_ms = self._handover_ms + (time.perf_counter() - start) * 1000
 
     def _depth_range(self) -> tuple[float, float]:
         lo, hi = self.session.bounds

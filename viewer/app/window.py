@@ -36,13 +36,20 @@ class Window:
         self._geometry_path = config_dir() / "window.json"
         saved = self._load_geometry()
         width, height = size or tuple(saved.get("size", (1600, 900)))
-        glfw.window_hint(glfw.CONTEXT_VERSION_MAJOR, 3)
-        glfw.window_hint(glfw.CONTEXT_VERSION_MINOR, 3)
         glfw.window_hint(glfw.OPENGL_PROFILE, glfw.OPENGL_CORE_PROFILE)
         glfw.window_hint(glfw.OPENGL_FORWARD_COMPAT, True)
         glfw.window_hint(glfw.VISIBLE, visible)
         self.title = title
-        self.handle = glfw.create_window(int(width), int(height), title, None, None)
+        self.handle = None
+        for major, minor in ((4, 5), (3, 3)):  # 4.5 where offered (the display reads CUDA output in place)
+            glfw.window_hint(glfw.CONTEXT_VERSION_MAJOR, major)
+            glfw.window_hint(glfw.CONTEXT_VERSION_MINOR, minor)
+            try:
+                self.handle = glfw.create_window(int(width), int(height), title, None, None)
+            except Exception:  # glfw set to raise its errors: this version is not offered
+                self.handle = None
+            if self.handle:
+                break
         if not self.handle:
             glfw.terminate()
             raise NoDisplayError("no OpenGL 3.3 window could be created")

@@ -18,13 +18,10 @@ import ctypes
 
 import torch
 
+from .gl_procs import Fences, GLFunctionUnavailable, gl_functions
+
 GL_HANDLE_TYPE_OPAQUE_FD_EXT = 0x9586
 GL_SHADER_STORAGE_BUFFER = 0x90D2
-GL_SYNC_GPU_COMMANDS_COMPLETE = 0x9117
-GL_SYNC_FLUSH_COMMANDS_BIT = 0x1
-GL_TIMEOUT_EXPIRED = 0x911B
-GL_WAIT_FAILED = 0x911D
-FENCE_TIMEOUT_NS = 1_000_000_000
 
 
 class SharingUnavailable(RuntimeError):
@@ -50,7 +47,7 @@ def _check(result, what: str):
 
 
 class _GL:
-    """The few GL entry points moderngl does not wrap, looked up through the current context's loader."""
+    """The GL entry points for importing memory, which moderngl does not wrap."""
 
     SIGNATURES = {
         "glCreateMemoryObjectsEXT": (None, [ctypes.c_int, ctypes.POINTER(ctypes.c_uint)]),
@@ -60,9 +57,6 @@ class _GL:
         "glNamedBufferStorageMemEXT": (None, [ctypes.c_uint, ctypes.c_ssize_t, ctypes.c_uint, ctypes.c_uint64]),
         "glDeleteBuffers": (None, [ctypes.c_int, ctypes.POINTER(ctypes.c_uint)]),
         "glBindBufferBase": (None, [ctypes.c_uint, ctypes.c_uint, ctypes.c_uint]),
-        "glFenceSync": (ctypes.c_void_p, [ctypes.c_uint, ctypes.c_uint]),
-        "glClientWaitSync": (ctypes.c_uint, [ctypes.c_void_p, ctypes.c_uint, ctypes.c_uint64]),
-        "glDeleteSync": (None, [ctypes.c_void_p]),
         "glGetError": (ctypes.c_uint, []),
     }
 
@@ -71,29 +65,13 @@ class _GL:
             raise SharingUnavailable("the OpenGL context lacks GL_EXT_memory_object_fd")
         if ctx.version_code < 430:
             raise SharingUnavailable(f"OpenGL {ctx.version_code / 100:.1f} has no storage buffers (4.3 needed)")
-        lookup = self._loader()
-        for name, (restype, argtypes) in self.SIGNATURES.items():
-            address = lookup(name.encode())
-            if not address:
-                raise SharingUnavailable(f"OpenGL function {name} not found")
-            setattr(self, name, ctypes.CFUNCTYPE(restype, *argtypes)(address))
-
-    @staticmethod
-    def _loader():
-        """eglGetProcAddress when an EGL context is current (headless, Wayland), else glXGetProcAddress."""
-        for library, current, get in (("libEGL.so.1", "eglGetCurrentContext", "eglGetProcAddress"),
-                                      ("libGL.so.1", "glXGetCurrentContext", "glXGetProcAddressARB")):
-            try:
-                lib = ctypes.CDLL(library)
-            except OSError:
-                continue
-            getattr(lib, current).restype = ctypes.c_void_p
-            if not getattr(lib, current)():
-                continue
-            function = getattr(lib, get)
-            function.restype, function.argtypes = ctypes.c_void_p, [ctypes.c_char_p]
-            return function
-        raise SharingUnavailable("no current EGL or GLX context to look OpenGL functions up in")
+        try:
+            functions = gl_functions(self.SIGNATURES)
+            self.fences = Fences()
+        except GLFunctionUnavailable as exc:
+            raise SharingUnavailable(str(exc)) from None
+        for name, function in functions.items():
+            setattr(self, name, function)
 
 
 class _CudaArray:
@@ -191,11 +169,8 @@ class SharedImage:
     def ready_for_cuda(self) -> None:
         """Wait until GL has finished reading (the fence of the last draw), before CUDA writes again."""
         if self._fence is not None:
-            gl = self.accum_buffer.gl
-            status = gl.glClientWaitSync(self._fence, GL_SYNC_FLUSH_COMMANDS_BIT, FENCE_TIMEOUT_NS)
-            gl.glDeleteSync(self._fence)
-            self._fence = None
-            if status in (GL_TIMEOUT_EXPIRED, GL_WAIT_FAILED):
+            fence, self._fence = self._fence, None
+            if not self.accum_buffer.gl.fences.wait(fence):
                 self.ctx.finish()
 
     def ready_for_gl(self) -> None:
@@ -210,14 +185,14 @@ class SharedImage:
 
     def gl_done(self) -> None:
         """Mark the end of a draw that read this image (CUDA waits for it before writing again)."""
-        gl = self.accum_buffer.gl
+        fences = self.accum_buffer.gl.fences
         if self._fence is not None:
-            gl.glDeleteSync(self._fence)
-        self._fence = gl.glFenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0)
+            fences.delete(self._fence)
+        self._fence = fences.place()
 
     def release(self) -> None:
         if self._fence is not None:
-            self.accum_buffer.gl.glDeleteSync(self._fence)
+            self.accum_buffer.gl.fences.delete(self._fence)
             self._fence = None
         self.accum, self.depth = None, None
         self.accum_buffer.release()

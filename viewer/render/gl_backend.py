@@ -19,16 +19,20 @@ NO_LAYER = 1e30  # the camera z stored where a pass drew nothing: later passes p
 
 
 def create_headless_context():
-    """A standalone OpenGL 3.3+ context: EGL first (no display needed), then the platform default."""
+    """A standalone OpenGL context: EGL first (no display needed), then the platform default; 4.5 where the
+    driver offers it (NVIDIA's EGL gives exactly the version asked for; 4.3 storage buffers let the display read
+    CUDA output in place), else 3.3, which everything here needs at least."""
     import moderngl
 
     errors = []
     for kwargs in ({"backend": "egl"}, {}):
-        try:
-            ctx = moderngl.create_standalone_context(require=330, **kwargs)
-            return ctx
-        except Exception as exc:  # glcontext raises plain Exceptions with the loader's message
-            errors.append(f"{kwargs.get('backend', 'default')}: {str(exc).splitlines()[0] if str(exc) else exc}")
+        for version in (450, 330):
+            try:
+                return moderngl.create_standalone_context(require=version, **kwargs)
+            except Exception as exc:  # glcontext raises plain Exceptions with the loader's message
+                if version == 330:
+                    errors.append(f"{kwargs.get('backend', 'default')}: "
+                                  f"{str(exc).splitlines()[0] if str(exc) else exc}")
     raise BackendUnavailable("no OpenGL 3.3 context could be created (" + "; ".join(errors) + ")")
 
 
