@@ -28,7 +28,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from scene import reference_frame  # noqa: E402
 
-SIZE = "3840x2160"  # the window and the render resolution (a RESOLUTION_PRESETS key)
+SIZE = "3840x2160"  # the render resolution (a RESOLUTION_PRESETS key); the window is this size unless --window
 
 
 def write_model(path: Path) -> None:
@@ -116,11 +116,13 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--output", type=Path)
     parser.add_argument("--backend", default="cuda", help="cuda (default); gl for a smoke run without CUDA")
-    parser.add_argument("--size", default=SIZE, help=f"window and render size (default {SIZE})")
+    parser.add_argument("--size", default=SIZE, help=f"render resolution (default {SIZE})")
+    parser.add_argument("--window", help="window size (default: the render resolution)")
     args = parser.parse_args()
     if args.backend == "cuda" and not torch.cuda.is_available():
         sys.exit("bench_viewer_loop: needs a CUDA GPU")
-    window = tuple(int(v) for v in args.size.split("x"))
+    window = tuple(int(v) for v in (args.window or args.size).split("x"))
+    render_size = tuple(int(v) for v in args.size.split("x"))
     work = Path(tempfile.mkdtemp(prefix="k4d-loop-"))
     os.environ["K4D_VIEWER_CONFIG_DIR"] = str(work / "config")
     from k4d_viewer.app.viewer import ViewerApp, ViewerOptions
@@ -132,7 +134,7 @@ def main() -> None:
                                          resolution=args.size, screenshot_dir=work))
     try:
         run_loop(app, 60, orbit=True)  # warm-up: kernels compiled, layout settled, buffers allocated
-        assert app.render_size() == window, app.render_size()
+        assert app.render_size() == render_size, app.render_size()
         orbiting = run_loop(app, args.frames, orbit=True)
         still = run_loop(app, args.frames // 2, orbit=False)
         profile = profile_loop(app, 60)
@@ -152,7 +154,7 @@ def main() -> None:
                                  "input and vsync; its swap keeps one frame in flight); loop wall time per frame; "
                                  "render = the session's GPU time of colour + raster (CUDA events); medians"}}
     slug = "h100" if "H100" in name else "h200" if "H200" in name else name.lower().replace(" ", "-")
-    path = args.output or Path(__file__).parent / "results" / f"{slug}_viewer_loop.json"
+    path = args.output or Path(__file__).parent / "results" / f"{slug}_viewer_loop_{window[0]}x{window[1]}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
 

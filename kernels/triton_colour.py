@@ -1,8 +1,9 @@
 """Fused colour evaluation (reference §2) as one Triton kernel: IBR blend + tanh(SH)·limit + clip.
 
 One program handles BLOCK points: it normalises the view direction, evaluates the SH basis up to DEGREE,
-blends the N_SRCS chosen source views with a softmax of their logits and writes rgb (N,3) fp32. The views are
-chosen once per frame on the host side of the call (k4d_viewer.colour.nearest_sources). Tested against
+blends the N_SRCS source views nearest the camera with a softmax of their logits and writes rgb (N,3) fp32.
+Each program picks those views itself from the source centres (a few dozen distances): one launch per frame,
+no host work and no separate selection kernels. Tested against
 k4d_viewer.colour.evaluate_colour on the GPU and, through the Triton interpreter, on the CPU.
 """
 
@@ -67,9 +68,28 @@ def _tanh(x):
 
 
 @triton.jit
-def _colour_kernel(xyz_ptr, sh_ptr, rgbw_ptr, views_ptr, out_ptr, n, cam_x, cam_y, cam_z, limit,
-                   N_SRCS: tl.constexpr, N_COEFFS: tl.constexpr, DEGREE: tl.constexpr, USE_SH: tl.constexpr,
-                   USE_BASE: tl.constexpr, ABS_SH: tl.constexpr, BLOCK: tl.constexpr):
+def _nearest_view(cents_ptr, n_views, cam_x, cam_y, cam_z, rank: tl.constexpr, VIEWS_BLOCK: tl.constexpr):
+    """The index of the ``rank``-th nearest source view to the camera (0 = nearest), by the rule of
+    k4d_viewer.colour.nearest_sources: squared distance clamped below at 1e-10, lower index first on ties.
+    Recomputed per program: S ≤ VIEWS_BLOCK distances are far cheaper than a separate launch."""
+    j = tl.arange(0, VIEWS_BLOCK)
+    valid = j < n_views
+    dx = tl.load(cents_ptr + j * 3 + 0, mask=valid, other=0.0).to(tl.float32) - cam_x
+    dy = tl.load(cents_ptr + j * 3 + 1, mask=valid, other=0.0).to(tl.float32) - cam_y
+    dz = tl.load(cents_ptr + j * 3 + 2, mask=valid, other=0.0).to(tl.float32) - cam_z
+    dist2 = tl.where(valid, tl.maximum(dx * dx + dy * dy + dz * dz, 1e-10), float("inf"))
+    view = 0
+    for _ in tl.static_range(rank + 1):
+        best = tl.min(dist2, axis=0)
+        view = tl.min(tl.where(dist2 == best, j, VIEWS_BLOCK), axis=0)
+        dist2 = tl.where(j == view, float("inf"), dist2)
+    return view
+
+
+@triton.jit
+def _colour_kernel(xyz_ptr, sh_ptr, rgbw_ptr, cents_ptr, n_views, out_ptr, n, cam_x, cam_y, cam_z, limit,
+                   N_SRCS: tl.constexpr, VIEWS_BLOCK: tl.constexpr, N_COEFFS: tl.constexpr, DEGREE: tl.constexpr,
+                   USE_SH: tl.constexpr, USE_BASE: tl.constexpr, ABS_SH: tl.constexpr, BLOCK: tl.constexpr):
     i = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     mask = i < n
     i64 = i.to(tl.int64)
@@ -85,12 +105,12 @@ def _colour_kernel(xyz_ptr, sh_ptr, rgbw_ptr, views_ptr, out_ptr, n, cam_x, cam_
     if USE_BASE:
         top = tl.full([BLOCK], -float("inf"), dtype=tl.float32)
         for s in tl.static_range(N_SRCS):
-            view = tl.load(views_ptr + s).to(tl.int64)
+            view = _nearest_view(cents_ptr, n_views, cam_x, cam_y, cam_z, s, VIEWS_BLOCK).to(tl.int64)
             logit = tl.load(rgbw_ptr + (view * n + i64) * 4 + 3, mask=mask, other=0.0).to(tl.float32)
             top = tl.maximum(top, logit)
         total = tl.zeros([BLOCK], dtype=tl.float32)
         for s in tl.static_range(N_SRCS):
-            view = tl.load(views_ptr + s).to(tl.int64)
+            view = _nearest_view(cents_ptr, n_views, cam_x, cam_y, cam_z, s, VIEWS_BLOCK).to(tl.int64)
             base = (view * n + i64) * 4
             weight = tl.exp(tl.load(rgbw_ptr + base + 3, mask=mask, other=0.0).to(tl.float32) - top)
             total += weight
@@ -108,20 +128,23 @@ def _colour_kernel(xyz_ptr, sh_ptr, rgbw_ptr, views_ptr, out_ptr, n, cam_x, cam_
     tl.store(out_ptr + i64 * 3 + 2, tl.minimum(tl.maximum(b, 0.0), 1.0), mask=mask)
 
 
-def ibr_colour(xyz: torch.Tensor, sh: torch.Tensor | None, rgbw: torch.Tensor, views: torch.Tensor,
-               centre: tuple[float, float, float], sh_degree: int, sh_limit: float, skip_sh: bool,
+def ibr_colour(xyz: torch.Tensor, sh: torch.Tensor | None, rgbw: torch.Tensor, cents: torch.Tensor,
+               n_srcs: int, centre: tuple[float, float, float], sh_degree: int, sh_limit: float, skip_sh: bool,
                skip_base: bool, block: int = 256) -> torch.Tensor:
-    """rgb (N,3) fp32 of the 4K4D colour model; inputs keep their stored dtype (fp16 or fp32)."""
+    """rgb (N,3) fp32 of the 4K4D colour model, blending the ``n_srcs`` source views nearest ``centre`` (chosen
+    in the kernel); inputs keep their stored dtype (fp16 or fp32)."""
     n = xyz.shape[0]
     out = torch.empty(n, 3, dtype=torch.float32, device=xyz.device)
     if n == 0:
         return out
+    n_views = int(cents.shape[0])
     use_sh = sh is not None and not skip_sh and sh_degree >= 0
     n_coeffs = sh.shape[-1] if sh is not None else 1
     sh_arg = sh.contiguous() if sh is not None else xyz
     _colour_kernel[(triton.cdiv(n, block),)](
-        xyz.contiguous(), sh_arg, rgbw.contiguous(), views.to(torch.int32).contiguous(), out, n,
+        xyz.contiguous(), sh_arg, rgbw.contiguous(), cents.contiguous(), n_views, out, n,
         float(centre[0]), float(centre[1]), float(centre[2]), float(sh_limit),
-        N_SRCS=int(views.numel()), N_COEFFS=int(n_coeffs), DEGREE=max(0, int(sh_degree)), USE_SH=use_sh,
-        USE_BASE=not skip_base, ABS_SH=bool(skip_base), BLOCK=block)
+        N_SRCS=min(int(n_srcs), n_views), VIEWS_BLOCK=triton.next_power_of_2(max(n_views, 2)),
+        N_COEFFS=int(n_coeffs), DEGREE=max(0, int(sh_degree)), USE_SH=use_sh, USE_BASE=not skip_base,
+        ABS_SH=bool(skip_base), BLOCK=block)
     return out

@@ -66,3 +66,17 @@ def test_other_colour_models():
     torch.testing.assert_close(evaluate_colour(frame, ColourModel.RGB, torch.zeros(3)), rgb.clamp(0, 1))
     torch.testing.assert_close(evaluate_colour(frame, ColourModel.SH, torch.zeros(3)), torch.full((2, 3), 0.5))
     assert torch.all(evaluate_colour(frame, ColourModel.NONE, torch.zeros(3)) == 0.7)
+
+
+def test_host_view_choice_matches_the_reference_rule():
+    """The frame cache chooses views to read and copy with numpy; it picks what nearest_sources picks."""
+    import numpy as np
+    from k4d_viewer.colour import nearest_source_indices, nearest_sources
+
+    rng = np.random.default_rng(2)
+    for _ in range(50):
+        cents = rng.normal(size=(rng.integers(1, 70), 3)).astype(np.float32) * 3
+        centre = rng.normal(size=3).astype(np.float32) * 3
+        k = int(rng.integers(1, 9))
+        expected = nearest_sources(torch.from_numpy(cents), torch.from_numpy(centre), k).tolist()
+        assert nearest_source_indices(cents, centre, k) == expected

@@ -42,6 +42,17 @@ def test_fused_colour_matches_reference(cuda, settings):
     torch.testing.assert_close(fused, reference, atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize("views, n_srcs", [(3, 4), (60, 4), (33, 8)])
+def test_fused_colour_picks_the_nearest_views_itself(cuda, views, n_srcs):
+    """The kernel chooses the source views (fewer views than n_srcs: all of them), as nearest_sources does."""
+    frame = frame_from(random_frame(150, views=views, seed=views))
+    settings = ColourSettings(n_srcs=n_srcs)
+    for centre in ([0.4, -2.5, 0.6], [-1.7, 0.3, 2.2]):
+        c = torch.tensor(centre, device=DEVICE)
+        torch.testing.assert_close(cuda.evaluate_colour(frame, ColourModel.IBR, c, settings),
+                                   evaluate_colour(frame, ColourModel.IBR, c, settings), atol=1e-5, rtol=0)
+
+
 @pytest.mark.parametrize("seed, layers, solid, size", [(1, 11, False, (48, 40)), (2, 2, False, (37, 29)),
                                                         (3, 1, True, (40, 32))])
 def test_rasterizer_matches_reference(cuda, seed, layers, solid, size):

@@ -20,6 +20,7 @@ from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
+import numpy as np
 import torch
 
 from .errors import InputError
@@ -90,7 +91,7 @@ class FrameCache:
         self._failed: dict[int, str] = {}
         self._protected: set[int] = set()
         self._lock = threading.Lock()
-        self._cents: dict[int, torch.Tensor] = {}  # source-camera centres of every frame read (tiny)
+        self._cents: dict[int, np.ndarray] = {}  # source-camera centres of every frame read (tiny)
         self._workers = workers
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="k4d-frame-reader")
         self._stream = torch.cuda.Stream(device) if self.on_gpu else None
@@ -98,13 +99,13 @@ class FrameCache:
 
     # -- reading from disk (worker threads) -------------------------------------------------------------
 
-    def _read(self, index: int, centre, n_srcs: int | None) -> tuple[Frame, tuple[int, ...] | None, torch.Tensor | None,
+    def _read(self, index: int, centre, n_srcs: int | None) -> tuple[Frame, tuple[int, ...] | None, np.ndarray | None,
                                                                    int, float]:
         """(frame, the views it holds, all source centres, bytes read, seconds): runs on a reader thread."""
         start = time.perf_counter()
         views, cents = None, None
         if getattr(self.model, "reads_views", False):
-            cents = torch.from_numpy(self.model.read_cents(index)).float()
+            cents = self.model.read_cents(index).astype(np.float32)
             views = self._views_to_read(cents, centre, n_srcs)
             frame = self.model.read_frame(index, None if views is None else list(views))
             nbytes = self.model.stored_bytes(index, None if views is None else list(views))
@@ -117,14 +118,14 @@ class FrameCache:
         return frame, views, cents, nbytes, time.perf_counter() - start
 
     @staticmethod
-    def _views_to_read(cents: torch.Tensor, centre, n_srcs: int | None) -> tuple[int, ...] | None:
+    def _views_to_read(cents: np.ndarray, centre, n_srcs: int | None) -> tuple[int, ...] | None:
         """The nearest n_srcs + VIEW_MARGIN source views to ``centre``; None (all) without a camera or when that
         would be most of them anyway."""
         if centre is None or n_srcs is None or cents.shape[0] <= 2 * (n_srcs + VIEW_MARGIN):
             return None
-        from .colour import nearest_sources
+        from .colour import nearest_source_indices
 
-        chosen = nearest_sources(cents, torch.as_tensor(centre, dtype=torch.float32), n_srcs + VIEW_MARGIN)
+        chosen = nearest_source_indices(cents, centre, n_srcs + VIEW_MARGIN)
         return tuple(sorted(int(v) for v in chosen))
 
     def _collect(self) -> None:
@@ -149,7 +150,7 @@ class FrameCache:
             if cents is not None:
                 self._cents[index] = cents
             elif frame.cents is not None:
-                self._cents[index] = frame.cents.float()
+                self._cents[index] = frame.cents.float().numpy()
             self._account()
 
     def _host_has(self, index: int, centre, n_srcs: int | None) -> bool:
@@ -177,9 +178,9 @@ class FrameCache:
         cents = self._cents.get(index)
         if centre is None or n_srcs is None or cents is None or (cents.shape[0] <= 2 * n_srcs and not force):
             return None
-        from .colour import nearest_sources
+        from .colour import nearest_source_indices
 
-        chosen = nearest_sources(cents, torch.as_tensor(centre, dtype=torch.float32), n_srcs)
+        chosen = nearest_source_indices(cents, centre, n_srcs)
         return tuple(sorted(int(v) for v in chosen))
 
     def _upload(self, index: int, views: tuple[int, ...] | None) -> None:

@@ -11,7 +11,7 @@ import os
 import torch
 
 from ..camera import Camera
-from ..colour import ColourSettings, evaluate_colour, nearest_sources
+from ..colour import ColourSettings, evaluate_colour
 from ..model.frame import ColourModel, Frame
 from .base import BackendUnavailable, DeviceImage, RasterOutput, RasterSettings, output_from_accum
 
@@ -60,10 +60,9 @@ class CudaRasterizer:
             return evaluate_colour(frame, colour, centre, settings)
         # ``centre`` should live on the CPU: reading a GPU scalar back would stall the GPU pipeline.
         centre_host = tuple(float(c) for c in centre.detach().cpu())
-        views = nearest_sources(frame.cents, centre.to(frame.cents.device, non_blocking=True), settings.n_srcs)
         degree = min(settings.sh_degree, frame.sh_degree)
-        return self._colour.ibr_colour(frame.xyz, frame.sh, frame.rgbw, views, centre_host, degree,
-                                       settings.sh_limit, settings.skip_sh or degree < 0, settings.skip_base)
+        return self._colour.ibr_colour(frame.xyz, frame.sh, frame.rgbw, frame.cents, settings.n_srcs, centre_host,
+                                       degree, settings.sh_limit, settings.skip_sh or degree < 0, settings.skip_base)
 
     def render_buffers(self, xyz: torch.Tensor, rgb: torch.Tensor, radius: torch.Tensor, alpha: torch.Tensor,
                        camera: Camera, settings: RasterSettings) -> tuple[torch.Tensor, torch.Tensor]:
