@@ -58,4 +58,6 @@ def test_buffer_display_draws_what_the_texture_display_draws(mode, viewport):
         display.draw(image, viewport, mode, (1.0, 4.0), target)
         drawn.append(np.frombuffer(target.read(components=4, dtype="f4"), np.float32).reshape(70, 100, 4))
     assert shared.fenced == 1
-    np.testing.assert_allclose(drawn[1], drawn[0], atol=2e-3)
+    # scaled views: texture units filter with ~8-bit weights on some GPUs (NVIDIA), the shader in float
+    scaled = viewport[2:] != (40, 24)
+    np.testing.assert_allclose(drawn[1], drawn[0], atol=1 / 128 if scaled else 2e-3)

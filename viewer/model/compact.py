@@ -12,6 +12,7 @@ PSNR ≥ 45 dB of the fp16 original (benchmarks/bench_compact.py measures it).
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 COMPACT_KEYS = ("rgbw_range", "sh_scale")
 
@@ -28,11 +29,13 @@ def encode_rgbw(rgbw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def decode_rgbw(codes: np.ndarray, value_range: np.ndarray) -> np.ndarray:
+    """float16 rgbw from the uint8 codes (torch: vectorised, ~10x numpy's float16 conversions)."""
     low, high = (float(v) for v in value_range)
-    out = codes.astype(np.float32)
-    out[..., :3] /= 255.0
-    out[..., 3] = low + out[..., 3] / 255.0 * (high - low)
-    return out.astype(np.float16)
+    scale = torch.tensor([1 / 255.0] * 3 + [(high - low) / 255.0])
+    offset = torch.tensor([0.0, 0.0, 0.0, low])
+    values = torch.from_numpy(np.ascontiguousarray(codes)).float()
+    torch.addcmul(offset, values, scale, out=values)  # in place: no temporaries to allocate and fault in
+    return values.half().numpy()
 
 
 def encode_sh(sh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -46,7 +49,12 @@ def encode_sh(sh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def decode_sh(codes: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    return (codes.astype(np.float32) * scale.astype(np.float32)[:, None, None]).astype(np.float16)
+    """float16 SH from the int8 codes and per-point scales (torch, as decode_rgbw)."""
+    # q · scale is exact in float32 (8-bit × 11-bit mantissas), so one float16 multiply rounds it exactly as
+    # float32 arithmetic would, at a fraction of the memory traffic
+    values = torch.from_numpy(np.ascontiguousarray(codes)).half()
+    values.mul_(torch.from_numpy(np.ascontiguousarray(scale)).half()[:, None, None])
+    return values.numpy()
 
 
 def compact_frame(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
