@@ -249,6 +249,7 @@ class ClientView:
                 image, changed = session.render(self.size, force=True)
             if not changed or image is None:
                 return False
+            session.finish_render()  # its GPU time into the stats line
             self.sent_full = not moving
             pixels = to_image(image.readback(), session.settings.mode)
             started = self.last_input
