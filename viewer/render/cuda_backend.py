@@ -40,7 +40,6 @@ class CudaRasterizer:
 
         self._colour, self._raster = triton_colour, triton_raster
         self.tile, self.batch = tile, batch
-        self.last_pairs = 0
 
     def tile_for(self, width: int, height: int) -> int:
         """8x8 tiles up to 4K; 16x16 beyond, where discs span many pixels and small tiles multiply the pairs to
