@@ -17,7 +17,8 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -76,7 +77,7 @@ class FrameCache:
     """Asynchronous frame access with bounded host and device caches."""
 
     def __init__(self, model: Model, device: torch.device, host_budget: int | None = None,
-                 device_budget: int | None = None, workers: int = 2, lookahead: int = 8) -> None:
+                 device_budget: int | None = None, workers: int = 4, lookahead: int = 8) -> None:
         self.model = model
         self.device = device
         self.on_gpu = device.type == "cuda"
@@ -87,6 +88,7 @@ class FrameCache:
         self._host: OrderedDict[int, Frame] = OrderedDict()
         self._device: OrderedDict[tuple, tuple[Frame, torch.cuda.Event | None]] = OrderedDict()
         self._reads: dict[int, Future] = {}
+        self._window: tuple[list[int], object, int | None] = ([], None, None)  # the read-ahead of the last prefetch
         self._held: dict[int, tuple[int, ...] | None] = {}  # source views each host frame holds (None: all)
         self._failed: dict[int, str] = {}
         self._protected: set[int] = set()
@@ -246,7 +248,12 @@ class FrameCache:
                 raise InputError(None, self._failed[index])
             if time.monotonic() > deadline:
                 raise TimeoutError(f"frame {index} did not load within {timeout} s")
-            time.sleep(0.0005)
+            self._refill()
+            reading = self._reads.get(index)
+            if reading is not None:  # sleep until the read ends (or another one frees a reader to refill)
+                wait_futures([reading, *self._reads.values()], timeout=0.05, return_when=FIRST_COMPLETED)
+            else:
+                time.sleep(0.0005)
         return frame
 
     def prefetch(self, index: int, direction: int, centre=None, n_srcs: int | None = None) -> None:
@@ -264,15 +271,21 @@ class FrameCache:
                 break
             window.append(candidate)
         self._protected = {index, *window}
-        for candidate in window:
-            if len(self._reads) >= self._workers:
-                break
-            self._start_read(candidate, centre, n_srcs)
+        self._window = (window, centre, n_srcs)
+        self._refill()
         if self.on_gpu and window:
             following = window[0]
             views = self._views(following, centre, n_srcs)
             if self._host_has(following, centre, n_srcs) and (following, views) not in self._device:
                 self._upload(following, views)
+
+    def _refill(self) -> None:
+        """Keep every reader busy with the read-ahead window of the last ``prefetch``."""
+        window, centre, n_srcs = self._window
+        for candidate in window:
+            if len(self._reads) >= self._workers:
+                break
+            self._start_read(candidate, centre, n_srcs)
 
     def status(self, index: int) -> str:
         """'device', 'host', 'loading', 'failed' or 'none' (drawn on the timeline)."""
