@@ -127,7 +127,7 @@ class SharedBuffer:
         gl.glCreateBuffers(1, ctypes.byref(buffer))
         gl.glNamedBufferStorageMemEXT(buffer.value, self.size, memory.value, 0)
         error = gl.glGetError()
-        self.glo = buffer.value
+        self.glo, self.memory = buffer.value, memory.value  # so that release() frees them on failure too
         if error or not memory.value or not buffer.value:
             raise SharingUnavailable(f"OpenGL could not import the CUDA memory (GL error 0x{error:x})")
         return memory.value
@@ -145,8 +145,9 @@ class SharedBuffer:
         if self.pointer is not None:
             cu.cuMemUnmap(self.pointer, self.size)
             cu.cuMemAddressFree(self.pointer, self.size)
-        cu.cuMemRelease(self.handle)
-        self.glo = self.memory = self.pointer = None
+        if self.handle is not None:
+            cu.cuMemRelease(self.handle)
+        self.glo = self.memory = self.pointer = self.handle = None
 
 
 class SharedImage:
