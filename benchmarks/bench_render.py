@@ -31,7 +31,7 @@ from k4d_viewer.model import ColourModel  # noqa: E402
 from k4d_viewer.render import RasterSettings  # noqa: E402
 from k4d_viewer.render.cuda_backend import CudaRasterizer  # noqa: E402
 from k4d_viewer.render.gl_backend import GLRasterizer  # noqa: E402
-from scene import CASES, case_frame, reference_camera  # noqa: E402
+from scene import CASES, case_frame, device_slug, swing_cameras  # noqa: E402
 
 VIEWS, LAYERS, N_SRCS = 60, 11, 4
 
@@ -40,23 +40,14 @@ def summarise(samples: dict[str, list[float]]) -> dict:
     return {stage: {"median": float(np.median(v)), "p90": float(np.percentile(v, 90))} for stage, v in samples.items()}
 
 
-def swing(case: str, i: int):
-    """The camera of frame ``i``: the case's camera swung by (i % 20) − 10 degrees."""
-    width, height, _, _ = CASES[case]
-    return reference_camera(width, height, BOUNDS[case], yaw_deg=(i % 20) - 10)
-
-
-BOUNDS: dict[str, tuple] = {}  # the figure's bounds per case (cameras frame the figure, not the room)
-
-
-def bench_cuda(case, frame, frames, warmup, ctx) -> dict:
+def bench_cuda(cameras, frame, frames, warmup, ctx) -> dict:
     cuda = CudaRasterizer()
     settings, colour_settings = RasterSettings(layers=LAYERS), ColourSettings(n_srcs=N_SRCS)
     display = Display(ctx)  # the viewer's own hand-over into what the window draws
     samples = {"colour": [], "raster": [], "display": [], "frame": []}
     events = [torch.cuda.Event(enable_timing=True) for _ in range(4)]
     for i in range(warmup + frames):
-        camera = swing(case, i)
+        camera = cameras[i % len(cameras)]  # the camera swings ±10° across frames
         centre = torch.as_tensor(camera.centre, dtype=torch.float32)  # host: the kernel takes it as scalars
         events[0].record()
         rgb = cuda.evaluate_colour(frame, ColourModel.IBR, centre, colour_settings)
@@ -77,13 +68,13 @@ def bench_cuda(case, frame, frames, warmup, ctx) -> dict:
     return result
 
 
-def bench_anchor(case, frame, frames, warmup, anchor: FourK4DAnchor) -> dict:
+def bench_anchor(cameras, frame, frames, warmup, anchor: FourK4DAnchor) -> dict:
     """4K4D's algorithm: eager colour and the interop upload timed by CUDA events, the peel passes by glFinish."""
     colour_settings = ColourSettings(n_srcs=N_SRCS)
     samples = {"colour": [], "upload": [], "raster": [], "frame": []}
     events = [torch.cuda.Event(enable_timing=True) for _ in range(3)]
     for i in range(warmup + frames):
-        camera = swing(case, i)
+        camera = cameras[i % len(cameras)]  # the camera swings ±10° across frames
         events[0].record()
         rgb = anchor.colour(frame, camera, colour_settings)
         events[1].record()
@@ -104,12 +95,12 @@ def bench_anchor(case, frame, frames, warmup, anchor: FourK4DAnchor) -> dict:
     return result
 
 
-def bench_gl(case, frame, frames, warmup, gl) -> dict:
+def bench_gl(cameras, frame, frames, warmup, gl) -> dict:
     settings, colour_settings = RasterSettings(layers=LAYERS), ColourSettings(n_srcs=N_SRCS)
     samples = {"colour": [], "raster": [], "frame": []}
     start_event, end_event = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
     for i in range(warmup + frames):
-        camera = swing(case, i)
+        camera = cameras[i % len(cameras)]  # the camera swings ±10° across frames
         centre = torch.as_tensor(camera.centre, dtype=torch.float32, device="cuda")
         start_event.record()
         rgb = evaluate_colour(frame, ColourModel.IBR, centre, colour_settings)
@@ -126,10 +117,10 @@ def bench_gl(case, frame, frames, warmup, gl) -> dict:
     return summarise(samples)
 
 
-def compare_images(case, frame, gl, anchor) -> dict:
+def compare_images(cameras, frame, gl, anchor) -> dict:
     """|cuda − gl| and |cuda − 4K4D algorithm| colour of one frame from the same camera (they differ at exact
     depth ties, disc rims and, for the anchor, its fp16 accumulation and driver point sizes)."""
-    camera = swing(case, 10)
+    camera = cameras[len(cameras) // 2]  # straight ahead
     settings, colour_settings = RasterSettings(layers=LAYERS), ColourSettings(n_srcs=N_SRCS)
     cuda = CudaRasterizer()
     rgb = cuda.evaluate_colour(frame, ColourModel.IBR, torch.tensor(camera.centre, dtype=torch.float32),
@@ -190,12 +181,12 @@ def main() -> None:
     slow_frames, slow_warmup = (3, 1) if args.quick else (10, 3)
     for case in args.case or list(CASES):
         width, height, figure, room = CASES[case]
-        frame, camera = case_frame(case)
-        BOUNDS[case] = scene_bounds(frame, figure)
-        results = {"cuda": bench_cuda(case, frame, frames, warmup, gl.ctx),
-                   "4k4d": bench_anchor(case, frame, slow_frames, slow_warmup, anchor),
-                   "gl": bench_gl(case, frame, slow_frames, slow_warmup, gl)}
-        difference = compare_images(case, frame, gl, anchor)
+        frame, _ = case_frame(case)
+        cameras = swing_cameras(width, height, scene_bounds(frame, figure))  # framing the figure, not the room
+        results = {"cuda": bench_cuda(cameras, frame, frames, warmup, gl.ctx),
+                   "4k4d": bench_anchor(cameras, frame, slow_frames, slow_warmup, anchor),
+                   "gl": bench_gl(cameras, frame, slow_frames, slow_warmup, gl)}
+        difference = compare_images(cameras, frame, gl, anchor)
         for backend, result in results.items():
             records.append({
                 "case": case, "device": device, "backend": backend, "width": width, "height": height,
@@ -220,7 +211,7 @@ def main() -> None:
             "method": "median and p90 of per-frame times after warm-up; cuda stages and the 4K4D algorithm's colour "
                       "and upload by CUDA events, GL peel passes by glFinish + wall clock; the camera swings "
                       "±10° across frames; all backends on the same frames and cameras in one run"}
-    slug = "h100" if "H100" in device else "h200" if "H200" in device else device.lower().replace(" ", "-")
+    slug = device_slug(device)
     path = args.output or Path(__file__).parent / "results" / f"{slug}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"meta": meta, "records": records}, indent=2) + "\n")

@@ -35,7 +35,7 @@ from k4d_viewer.model.compact import compact_frame  # noqa: E402
 from k4d_viewer.render import RasterSettings  # noqa: E402
 from k4d_viewer.render.cuda_backend import CudaRasterizer  # noqa: E402
 from k4d_viewer.render.pipeline import render_frame  # noqa: E402
-from scene import frame_bounds, reference_camera, reference_frame  # noqa: E402
+from scene import device_slug, frame_bounds, reference_camera, reference_frame  # noqa: E402
 
 FRAMES, POINTS, VIEWS, N_SRCS = 150, 262_144, 60, 4
 DEVICE = "cuda"
@@ -233,7 +233,7 @@ def main() -> None:
                                 f"(and its compact copy for the last disk row)",
                        "render": "cuda backend, 1920x1080, K=11, every frame drawn and synchronised"}
     name = torch.cuda.get_device_name()
-    slug = "h100" if "H100" in name else "h200" if "H200" in name else name.lower().replace(" ", "-")
+    slug = device_slug(name)
     out = args.output or Path(__file__).parent / "results" / f"{slug}_timeline.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from scene import reference_frame  # noqa: E402
+from scene import device_slug, reference_frame  # noqa: E402
 
 SIZE = "3840x2160"  # the render resolution (a RESOLUTION_PRESETS key); the window is this size unless --window
 
@@ -153,7 +153,7 @@ def main() -> None:
                        "method": "ViewerApp on the headless EGL window (same code as the desktop window but glfw "
                                  "input and vsync; its swap keeps one frame in flight); loop wall time per frame; "
                                  "render = the session's GPU time of colour + raster (CUDA events); medians"}}
-    slug = "h100" if "H100" in name else "h200" if "H200" in name else name.lower().replace(" ", "-")
+    slug = device_slug(name)
     path = args.output or Path(__file__).parent / "results" / f"{slug}_viewer_loop_{window[0]}x{window[1]}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from k4d_viewer.colour import ColourSettings  # noqa: E402
 from k4d_viewer.kernels import triton_raster as tr  # noqa: E402
 from k4d_viewer.model import ColourModel  # noqa: E402
+from k4d_viewer.render import RasterSettings  # noqa: E402
 from k4d_viewer.render.cuda_backend import CudaRasterizer  # noqa: E402
 from scene import CASES, case_frame  # noqa: E402
 
@@ -35,7 +36,7 @@ def profile_case(name: str) -> dict:
     centre = torch.tensor(camera.centre, dtype=torch.float32)
     rgb = cuda.evaluate_colour(frame, ColourModel.IBR, centre, ColourSettings())
     result = {"colour": timed(lambda: cuda.evaluate_colour(frame, ColourModel.IBR, centre, ColourSettings()))}
-    args = (frame.xyz, rgb, frame.radius, frame.alpha, camera, cuda_settings())
+    args = (frame.xyz, rgb, frame.radius, frame.alpha, camera, RasterSettings(layers=11))
     result["rasterize"] = timed(lambda: cuda.render_buffers(*args))
     for tile, batch in ((8, 16), (8, 32), (16, 16), (16, 8), (16, 32)):
         stages = tr.profile_stages(frame.xyz, rgb, frame.radius.reshape(-1), frame.alpha.reshape(-1), camera.K,
@@ -46,12 +47,6 @@ def profile_case(name: str) -> dict:
             height, camera.near, camera.far, 11, 1.0, 1e-4, False, tile=t, batch=b))
         result[f"tile{tile}_batch{batch}"] = {"rasterize": whole, **stages}
     return result
-
-
-def cuda_settings():
-    from k4d_viewer.render import RasterSettings
-
-    return RasterSettings(layers=11)
 
 
 def profile_interop(width: int, height: int) -> dict:

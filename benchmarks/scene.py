@@ -131,3 +131,8 @@ def case_frame(name: str, device: str = "cuda", yaw_deg: float = 0.0) -> tuple[F
              else reference_frame(figure, device=device))
     bounds = frame_bounds(Frame(xyz=frame.xyz[:figure], radius=frame.radius[:figure], alpha=frame.alpha[:figure]))
     return frame, reference_camera(width, height, bounds, yaw_deg=yaw_deg)
+
+
+def device_slug(name: str) -> str:
+    """A results file's name for a GPU: h100, h200, or the name in lower case with dashes."""
+    return "h100" if "H100" in name else "h200" if "H200" in name else name.lower().replace(" ", "-")

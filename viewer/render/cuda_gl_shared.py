@@ -18,6 +18,7 @@ import ctypes
 
 import torch
 
+from .cuda_interop import _check as cuda_check
 from .gl_procs import Fences, GLFunctionUnavailable, gl_functions
 
 GL_HANDLE_TYPE_OPAQUE_FD_EXT = 0x9586
@@ -40,10 +41,7 @@ def _driver():
 
 
 def _check(result, what: str):
-    err, *rest = result if isinstance(result, tuple) else (result,)
-    if int(err) != 0:
-        raise SharingUnavailable(f"{what} failed ({getattr(err, 'name', err)})")
-    return rest[0] if len(rest) == 1 else rest
+    return cuda_check(result, what, SharingUnavailable)
 
 
 class _GL:

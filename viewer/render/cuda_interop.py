@@ -27,10 +27,11 @@ def _runtime():
     return runtime
 
 
-def _check(result, what: str):
+def _check(result, what: str, error: type[RuntimeError] = InteropUnavailable):
+    """The values of a cuda-python call's (error, *values) result; ``error`` raised, naming ``what``, on failure."""
     err, *rest = result if isinstance(result, tuple) else (result,)
     if int(err) != 0:
-        raise InteropUnavailable(f"{what} failed ({getattr(err, 'name', err)})")
+        raise error(f"{what} failed ({getattr(err, 'name', err)})")
     return rest[0] if len(rest) == 1 else rest
 
 
