@@ -3,7 +3,9 @@
 Cases (benchmarks/scene.py CASES): the reference figure (262,144 points, 60 views, SH 3) at 1920x1080 and
 3840x2160, the full scene (the figure in a 2M-point room that covers the frame, ~8 discs per pixel) at
 3840x2160, and 1M points at 7680x4320; K = 11, n_srcs = 4. The anchor is benchmarks/anchor_4k4d.py (eager torch
-colour, interop upload, K ping-pong point-sprite peel passes). Times each stage with CUDA events (GL work with
+colour, interop upload, K ping-pong point-sprite peel passes). ``cuda`` is the viewer's path (CudaRasterizer.render,
+replayed from CUDA graphs once a frame has been drawn a few times, then the display hand-over); ``cuda-eager``
+the same frames without graphs, colour and rasterization timed apart. Times each stage with CUDA events (GL work with
 glFinish and a wall clock), reports medians and 90th percentiles after warm-up, prints a table and writes
 benchmarks/results/<device>.json.
 
@@ -41,14 +43,42 @@ def summarise(samples: dict[str, list[float]]) -> dict:
 
 
 def bench_cuda(cameras, frame, frames, warmup, ctx) -> dict:
+    """The viewer's path: CudaRasterizer.render (replayed from CUDA graphs once the frame has been drawn a few
+    times, cuda_graphs.py) and the hand-over into what the window draws."""
     cuda = CudaRasterizer()
     settings, colour_settings = RasterSettings(layers=LAYERS), ColourSettings(n_srcs=N_SRCS)
     display = Display(ctx)  # the viewer's own hand-over into what the window draws
+    samples = {"render": [], "display": [], "frame": []}
+    events = [torch.cuda.Event(enable_timing=True) for _ in range(3)]
+    for i in range(warmup + frames):
+        camera = cameras[i % len(cameras)]  # the camera swings ±10° across frames
+        events[0].record()
+        image = cuda.render(frame, ColourModel.IBR, camera, colour_settings, settings)
+        events[1].record()
+        display.from_cuda(image.accum, None, settings)
+        events[2].record()
+        torch.cuda.synchronize()
+        if i >= warmup:
+            samples["render"].append(events[0].elapsed_time(events[1]))
+            samples["display"].append(events[1].elapsed_time(events[2]))
+            samples["frame"].append(events[0].elapsed_time(events[2]))
+    result = summarise(samples)
+    result["display_path"] = display.cuda_path + "".join(
+        f" ({reason})" for reason in (display.shared_unavailable, display.cuda_fallback) if reason)
+    result["recorded"] = bool(cuda._graphs is not None and cuda._graphs._plans)
+    return result
+
+
+def bench_cuda_stages(cameras, frame, frames, warmup, ctx) -> dict:
+    """The same frames without CUDA graphs, colour and rasterization timed apart (where the time goes)."""
+    cuda = CudaRasterizer(graphs=False)
+    settings, colour_settings = RasterSettings(layers=LAYERS), ColourSettings(n_srcs=N_SRCS)
+    display = Display(ctx)
     samples = {"colour": [], "raster": [], "display": [], "frame": []}
     events = [torch.cuda.Event(enable_timing=True) for _ in range(4)]
     for i in range(warmup + frames):
-        camera = cameras[i % len(cameras)]  # the camera swings ±10° across frames
-        centre = torch.as_tensor(camera.centre, dtype=torch.float32)  # host: the kernel takes it as scalars
+        camera = cameras[i % len(cameras)]
+        centre = torch.as_tensor(camera.centre, dtype=torch.float32)  # host: no GPU read to build the params
         events[0].record()
         rgb = cuda.evaluate_colour(frame, ColourModel.IBR, centre, colour_settings)
         events[1].record()
@@ -62,10 +92,7 @@ def bench_cuda(cameras, frame, frames, warmup, ctx) -> dict:
             samples["raster"].append(events[1].elapsed_time(events[2]))
             samples["display"].append(events[2].elapsed_time(events[3]))
             samples["frame"].append(events[0].elapsed_time(events[3]))
-    result = summarise(samples)
-    result["display_path"] = display.cuda_path + "".join(
-        f" ({reason})" for reason in (display.shared_unavailable, display.cuda_fallback) if reason)
-    return result
+    return summarise(samples)
 
 
 def bench_anchor(cameras, frame, frames, warmup, anchor: FourK4DAnchor) -> dict:
@@ -155,12 +182,12 @@ def scene_bounds(frame, figure_points: int) -> tuple:
 
 
 def print_records(records: list[dict]) -> None:
-    print(f"{'case':14} {'backend':7} {'size':>10} {'points':>10} {'median ms':>10} {'p90 ms':>8} {'FPS':>7}  "
+    print(f"{'case':14} {'backend':10} {'size':>10} {'points':>10} {'median ms':>10} {'p90 ms':>8} {'FPS':>7}  "
           "stages (median ms)")
     for r in records:
         stages = "  ".join(f"{k} {v:.2f}" for k, v in r["stages_ms_median"].items())
         extra = "".join(f"  {k[8:]} {v:.1f}x" for k, v in r.items() if k.startswith("speedup_vs_"))
-        print(f"{r['case']:14} {r['backend']:7} {r['width']}x{r['height']:<5} {r['points']:>10,} "
+        print(f"{r['case']:14} {r['backend']:10} {r['width']}x{r['height']:<5} {r['points']:>10,} "
               f"{r['ms_median']:>10.2f} {r['ms_p90']:>8.2f} {r['fps_median']:>7.1f}  {stages}{extra}", flush=True)
 
 
@@ -184,6 +211,7 @@ def main() -> None:
         frame, _ = case_frame(case)
         cameras = swing_cameras(width, height, scene_bounds(frame, figure))  # framing the figure, not the room
         results = {"cuda": bench_cuda(cameras, frame, frames, warmup, gl.ctx),
+                   "cuda-eager": bench_cuda_stages(cameras, frame, frames, warmup, gl.ctx),
                    "4k4d": bench_anchor(cameras, frame, slow_frames, slow_warmup, anchor),
                    "gl": bench_gl(cameras, frame, slow_frames, slow_warmup, gl)}
         difference = compare_images(cameras, frame, gl, anchor)
@@ -195,7 +223,7 @@ def main() -> None:
                 "ms_median": result["frame"]["median"], "ms_p90": result["frame"]["p90"],
                 "fps_median": 1000 / result["frame"]["median"],
                 "stages_ms_median": {k: v["median"] for k, v in result.items() if isinstance(v, dict) and k != "frame"},
-                **{key: result[key] for key in ("display_path", "upload_path") if key in result},
+                **{key: result[key] for key in ("display_path", "upload_path", "recorded") if key in result},
             })
             if backend == "cuda":
                 cuda_record = records[-1]
@@ -203,12 +231,14 @@ def main() -> None:
                 cuda_record["difference"] = difference
             else:
                 cuda_record[f"speedup_vs_{backend}"] = result["frame"]["median"] / results["cuda"]["frame"]["median"]
-        print_records(records[-3:])
+        print_records(records[-len(results):])
         del frame
         torch.cuda.empty_cache()
     meta = {"device": device, "torch": torch.__version__, "python": platform.python_version(),
             "date": time.strftime("%Y-%m-%d"), "gl_renderer": gl.ctx.info.get("GL_RENDERER"),
-            "method": "median and p90 of per-frame times after warm-up; cuda stages and the 4K4D algorithm's colour "
+            "method": "median and p90 of per-frame times after warm-up; cuda: CudaRasterizer.render (CUDA graphs once "
+                      "the frame has been drawn 3 times) + display hand-over; cuda-eager: the same without graphs, "
+                      "stages apart; cuda stages and the 4K4D algorithm's colour "
                       "and upload by CUDA events, GL peel passes by glFinish + wall clock; the camera swings "
                       "±10° across frames; all backends on the same frames and cameras in one run"}
     slug = device_slug(device)

@@ -38,13 +38,24 @@ def profile_case(name: str) -> dict:
     result = {"colour": timed(lambda: cuda.evaluate_colour(frame, ColourModel.IBR, centre, ColourSettings()))}
     args = (frame.xyz, rgb, frame.radius, frame.alpha, camera, RasterSettings(layers=11))
     result["rasterize"] = timed(lambda: cuda.render_buffers(*args))
+    params = torch.from_numpy(cuda.params(camera, RasterSettings(layers=11))).cuda()
+    for name, backend in (("render_eager", CudaRasterizer(graphs=False)), ("render_graphs", CudaRasterizer())):
+        def draw(b=backend):
+            return b.render(frame, ColourModel.IBR, camera, ColourSettings(), RasterSettings(layers=11))
+
+        result[name] = timed(draw)
+        torch.cuda.synchronize()
+        start = time.perf_counter()
+        for _ in range(50):
+            draw()
+        result[f"{name}_host_ms"] = (time.perf_counter() - start) * 1000 / 50  # launches + the one sync
+        torch.cuda.synchronize()
     for tile, batch in ((8, 16), (8, 32), (16, 16), (16, 8), (16, 32)):
-        stages = tr.profile_stages(frame.xyz, rgb, frame.radius.reshape(-1), frame.alpha.reshape(-1), camera.K,
-                                   camera.R, camera.T, width, height, camera.near, camera.far, 11, 1.0, 1e-4,
-                                   False, timed, tile=tile, batch=batch)
+        stages = tr.profile_stages(frame.xyz, rgb, frame.radius.reshape(-1), frame.alpha.reshape(-1), params, width,
+                                   height, 11, False, timed, tile=tile, batch=batch)
         whole = timed(lambda t=tile, b=batch: tr.rasterize(
-            frame.xyz, rgb, frame.radius.reshape(-1), frame.alpha.reshape(-1), camera.K, camera.R, camera.T, width,
-            height, camera.near, camera.far, 11, 1.0, 1e-4, False, tile=t, batch=b))
+            frame.xyz, rgb, frame.radius.reshape(-1), frame.alpha.reshape(-1), params, width, height, 11, False,
+            tile=t, batch=b))
         result[f"tile{tile}_batch{batch}"] = {"rasterize": whole, **stages}
     return result
 

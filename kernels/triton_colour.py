@@ -13,6 +13,8 @@ import torch
 import triton
 import triton.language as tl
 
+from . import params as P
+
 # Real SH constants (3DGS / PlenOctrees); constexpr so compiled kernels may read them as globals.
 SH_C0 = tl.constexpr(0.28209479177387814)
 SH_C1 = tl.constexpr(0.4886025119029199)
@@ -87,12 +89,16 @@ def _nearest_view(cents_ptr, n_views, cam_x, cam_y, cam_z, rank: tl.constexpr, V
 
 
 @triton.jit
-def _colour_kernel(xyz_ptr, sh_ptr, rgbw_ptr, cents_ptr, n_views, out_ptr, n, cam_x, cam_y, cam_z, limit,
+def _colour_kernel(xyz_ptr, sh_ptr, rgbw_ptr, cents_ptr, n_views, out_ptr, n, params_ptr,
                    N_SRCS: tl.constexpr, VIEWS_BLOCK: tl.constexpr, N_COEFFS: tl.constexpr, DEGREE: tl.constexpr,
                    USE_SH: tl.constexpr, USE_BASE: tl.constexpr, ABS_SH: tl.constexpr, BLOCK: tl.constexpr):
     i = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     mask = i < n
     i64 = i.to(tl.int64)
+    cam_x = tl.load(params_ptr + P.CENTRE + 0)
+    cam_y = tl.load(params_ptr + P.CENTRE + 1)
+    cam_z = tl.load(params_ptr + P.CENTRE + 2)
+    limit = tl.load(params_ptr + P.SH_LIMIT)
     x = tl.load(xyz_ptr + i64 * 3 + 0, mask=mask, other=0.0).to(tl.float32) - cam_x
     y = tl.load(xyz_ptr + i64 * 3 + 1, mask=mask, other=0.0).to(tl.float32) - cam_y
     z = tl.load(xyz_ptr + i64 * 3 + 2, mask=mask, other=1.0).to(tl.float32) - cam_z
@@ -129,10 +135,11 @@ def _colour_kernel(xyz_ptr, sh_ptr, rgbw_ptr, cents_ptr, n_views, out_ptr, n, ca
 
 
 def ibr_colour(xyz: torch.Tensor, sh: torch.Tensor | None, rgbw: torch.Tensor, cents: torch.Tensor,
-               n_srcs: int, centre: tuple[float, float, float], sh_degree: int, sh_limit: float, skip_sh: bool,
-               skip_base: bool, block: int = 256) -> torch.Tensor:
-    """rgb (N,3) fp32 of the 4K4D colour model, blending the ``n_srcs`` source views nearest ``centre`` (chosen
-    in the kernel); inputs keep their stored dtype (fp16 or fp32)."""
+               n_srcs: int, params: torch.Tensor, sh_degree: int, skip_sh: bool, skip_base: bool,
+               block: int = 256) -> torch.Tensor:
+    """rgb (N,3) fp32 of the 4K4D colour model, blending the ``n_srcs`` source views nearest the camera centre
+    (chosen in the kernel); camera centre and SH limit come from ``params`` (kernels/params.py, on xyz's
+    device); inputs keep their stored dtype (fp16 or fp32)."""
     n = xyz.shape[0]
     out = torch.empty(n, 3, dtype=torch.float32, device=xyz.device)
     if n == 0:
@@ -142,8 +149,7 @@ def ibr_colour(xyz: torch.Tensor, sh: torch.Tensor | None, rgbw: torch.Tensor, c
     n_coeffs = sh.shape[-1] if sh is not None else 1
     sh_arg = sh.contiguous() if sh is not None else xyz
     _colour_kernel[(triton.cdiv(n, block),)](
-        xyz.contiguous(), sh_arg, rgbw.contiguous(), cents.contiguous(), n_views, out, n,
-        float(centre[0]), float(centre[1]), float(centre[2]), float(sh_limit),
+        xyz.contiguous(), sh_arg, rgbw.contiguous(), cents.contiguous(), n_views, out, n, params,
         N_SRCS=min(int(n_srcs), n_views), VIEWS_BLOCK=triton.next_power_of_2(max(n_views, 2)),
         N_COEFFS=int(n_coeffs), DEGREE=max(0, int(sh_degree)), USE_SH=use_sh, USE_BASE=not skip_base,
         ABS_SH=bool(skip_base), BLOCK=block)

@@ -29,14 +29,22 @@ import torch
 import triton
 import triton.language as tl
 
+from . import params as P
+
 RECORD = 8  # floats per point record: u, v, z, radius², alpha, r, g, b
 
 
 @triton.jit
-def _project_kernel(xyz_ptr, radius_ptr, alpha_ptr, rgb_ptr, n,
-                    r00, r01, r02, r10, r11, r12, r20, r21, r22, t0, t1, t2,
-                    fx, skew, cx, fy, cy, width, height, near, far, radius_scale, alpha_threshold,
+def _project_kernel(xyz_ptr, radius_ptr, alpha_ptr, rgb_ptr, n, params_ptr, width, height,
                     record_ptr, z_ptr, rect_ptr, count_ptr, TILE: tl.constexpr, BLOCK: tl.constexpr):
+    r00, r01, r02 = tl.load(params_ptr + P.R + 0), tl.load(params_ptr + P.R + 1), tl.load(params_ptr + P.R + 2)
+    r10, r11, r12 = tl.load(params_ptr + P.R + 3), tl.load(params_ptr + P.R + 4), tl.load(params_ptr + P.R + 5)
+    r20, r21, r22 = tl.load(params_ptr + P.R + 6), tl.load(params_ptr + P.R + 7), tl.load(params_ptr + P.R + 8)
+    t0, t1, t2 = tl.load(params_ptr + P.T + 0), tl.load(params_ptr + P.T + 1), tl.load(params_ptr + P.T + 2)
+    fx, skew, cx = tl.load(params_ptr + P.FX), tl.load(params_ptr + P.SKEW), tl.load(params_ptr + P.CX)
+    fy, cy = tl.load(params_ptr + P.FY), tl.load(params_ptr + P.CY)
+    near, far = tl.load(params_ptr + P.NEAR), tl.load(params_ptr + P.FAR)
+    radius_scale, alpha_threshold = tl.load(params_ptr + P.RADIUS_SCALE), tl.load(params_ptr + P.ALPHA_THRESHOLD)
     i = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     mask = i < n
     i64 = i.to(tl.int64)
@@ -172,9 +180,9 @@ def _composite_kernel(ids_ptr, starts_ptr, record_ptr, accum_ptr, depth_ptr, dis
     tl.store(depth_ptr + pixel, depth, mask=inside)
 
 
-def project(xyz, rgb, radius, alpha, K, R, T, width, height, near, far, radius_scale, alpha_threshold, tile,
-            block=256):
-    """Step 1: per point the packed record, camera z (inf where culled), tile rectangle and tile count."""
+def project(xyz, rgb, radius, alpha, params, width, height, tile, block=256):
+    """Step 1: per point the packed record, camera z (inf where culled), tile rectangle and tile count.
+    ``params``: the frame's camera and settings (kernels/params.py) on xyz's device."""
     device, n = xyz.device, xyz.shape[0]
     record = torch.empty(n, RECORD, dtype=torch.float32, device=device)
     z = torch.empty(n, dtype=torch.float32, device=device)
@@ -182,30 +190,38 @@ def project(xyz, rgb, radius, alpha, K, R, T, width, height, near, far, radius_s
     counts = torch.empty(n, dtype=torch.int32, device=device)
     if n:
         _project_kernel[(triton.cdiv(n, block),)](
-            xyz.contiguous(), radius.contiguous(), alpha.contiguous(), rgb.float().contiguous(), n,
-            *(float(r) for r in R.reshape(-1)), *(float(t) for t in T), float(K[0, 0]), float(K[0, 1]),
-            float(K[0, 2]), float(K[1, 1]), float(K[1, 2]), float(width), float(height), float(near), float(far),
-            float(radius_scale), float(alpha_threshold), record, z, rect, counts, TILE=tile, BLOCK=block)
+            xyz.contiguous(), radius.contiguous(), alpha.contiguous(), rgb.float().contiguous(), n, params,
+            float(width), float(height), record, z, rect, counts, TILE=tile, BLOCK=block)
     return record, z, rect, counts
 
 
 def depth_order(z, counts):
-    """Step 2: points front to back (stable), where each one's pairs end, and the number of pairs (the one
-    host sync: the size of the pair buffers)."""
+    """Step 2: points front to back (stable), and where each one's pairs end (the last entry is the number of
+    pairs). No host sync: a caller that needs the number reads ``ends[-1]``."""
     if z.numel() == 0:
         empty = torch.zeros(0, dtype=torch.int64, device=z.device)
-        return empty.int(), empty, 0
+        return empty.int(), empty
     _, order = torch.sort(z, stable=True)
-    ends = torch.cumsum(counts[order], 0, dtype=torch.int64)
-    return order.int(), ends, int(ends[-1])
+    return order.int(), torch.cumsum(counts[order], 0, dtype=torch.int64)
 
 
-def bin_pairs(order, rect, counts, ends, total, tiles_x, n_tiles, block=256):
-    """Step 3: (tile, point) pairs, stably sorted by tile, and every tile's first pair (plus the end)."""
+def pair_count(ends) -> int:
+    """The number of (tile, point) pairs (a host sync: waits for the steps so far)."""
+    return int(ends[-1]) if ends.numel() else 0
+
+
+def bin_pairs(order, rect, counts, ends, capacity, tiles_x, n_tiles, padded=False, block=256):
+    """Step 3: (tile, point) pairs, stably sorted by tile, and every tile's first pair (plus the end).
+    ``capacity``: the length of the pair buffers, at least the number of pairs; ``padded`` when it may be
+    more (a recorded launch sequence sized before the count is known): the unused entries get the tile key
+    ``n_tiles``, past every real tile, so the sort leaves them at the end and no tile's range includes them."""
     device, n = counts.device, counts.shape[0]
-    tiles = torch.empty(total, dtype=torch.int32, device=device)
-    ids = torch.empty(total, dtype=torch.int32, device=device)
-    if total:
+    if padded:
+        tiles = torch.full((capacity,), n_tiles, dtype=torch.int32, device=device)
+    else:
+        tiles = torch.empty(capacity, dtype=torch.int32, device=device)
+    ids = torch.empty(capacity, dtype=torch.int32, device=device)
+    if capacity and n:
         _emit_kernel[(triton.cdiv(n, block),)](order, rect, counts, ends, n, tiles_x, tiles, ids, BLOCK=block)
         tiles, permutation = torch.sort(tiles, stable=True)
         ids = ids[permutation]
@@ -227,34 +243,31 @@ def composite(ids, starts, record, width, height, tiles_x, layers, solid, tile, 
     return accum, depth
 
 
-def rasterize(xyz: torch.Tensor, rgb: torch.Tensor, radius: torch.Tensor, alpha: torch.Tensor, K, R, T,
-              width: int, height: int, near: float, far: float, layers: int, radius_scale: float,
-              alpha_threshold: float, solid: bool, tile: int = 8, batch: int = 16,
-              display: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def rasterize(xyz: torch.Tensor, rgb: torch.Tensor, radius: torch.Tensor, alpha: torch.Tensor,
+              params: torch.Tensor, width: int, height: int, layers: int, solid: bool, tile: int = 8,
+              batch: int = 16, display: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(accum (H,W,4), depth (H,W)) on xyz's device; see the module docstring and ``composite``."""
     tiles_x, tiles_y = triton.cdiv(width, tile), triton.cdiv(height, tile)
-    record, z, rect, counts = project(xyz, rgb, radius, alpha, K, R, T, width, height, near, far, radius_scale,
-                                      alpha_threshold, tile)
-    order, ends, total = depth_order(z, counts)
-    ids, starts = bin_pairs(order, rect, counts, ends, total, tiles_x, tiles_x * tiles_y)
+    record, z, rect, counts = project(xyz, rgb, radius, alpha, params, width, height, tile)
+    order, ends = depth_order(z, counts)
+    ids, starts = bin_pairs(order, rect, counts, ends, pair_count(ends), tiles_x, tiles_x * tiles_y)
     return composite(ids, starts, record, width, height, tiles_x, layers, solid, tile, batch, display)
 
 
-def profile_stages(xyz, rgb, radius, alpha, K, R, T, width, height, near, far, layers, radius_scale,
-                   alpha_threshold, solid, timed, tile: int = 8, batch: int = 16) -> dict:
+def profile_stages(xyz, rgb, radius, alpha, params, width, height, layers, solid, timed, tile: int = 8,
+                   batch: int = 16) -> dict:
     """Milliseconds of each step, each timed alone by ``timed(fn)`` (a development tool: profile_raster.py)."""
     tiles_x, tiles_y = triton.cdiv(width, tile), triton.cdiv(height, tile)
     n_tiles = tiles_x * tiles_y
-    record, z, rect, counts = project(xyz, rgb, radius, alpha, K, R, T, width, height, near, far, radius_scale,
-                                      alpha_threshold, tile)
-    order, ends, total = depth_order(z, counts)
+    record, z, rect, counts = project(xyz, rgb, radius, alpha, params, width, height, tile)
+    order, ends = depth_order(z, counts)
+    total = pair_count(ends)
     ids, starts = bin_pairs(order, rect, counts, ends, total, tiles_x, n_tiles)
     display = torch.empty(height, width, 4, dtype=torch.float16, device=xyz.device)
     return {
         "pairs": total, "tiles": n_tiles, "occupied_tiles": int((starts[1:] > starts[:-1]).sum()),
-        "project": timed(lambda: project(xyz, rgb, radius, alpha, K, R, T, width, height, near, far, radius_scale,
-                                         alpha_threshold, tile)),
-        "depth_order_sync": timed(lambda: depth_order(z, counts)),
+        "project": timed(lambda: project(xyz, rgb, radius, alpha, params, width, height, tile)),
+        "depth_order": timed(lambda: depth_order(z, counts)),
         "bin_pairs": timed(lambda: bin_pairs(order, rect, counts, ends, total, tiles_x, n_tiles)),
         "composite": timed(lambda: composite(ids, starts, record, width, height, tiles_x, layers, solid, tile,
                                              batch)),

@@ -122,3 +122,28 @@ def test_exact_depth_ties_follow_the_peel_rule(cuda):
         a, b = cuda.rasterize(*args), TorchRasterizer().rasterize(*args)
         assert float((a.rgb - b.rgb).abs().max()) <= 2 / 255
         assert float((a.alpha - b.alpha).abs().max()) <= 2 / 255
+
+
+def test_padded_pair_buffers_give_the_same_image():
+    """Recorded frames (cuda_graphs.py) size the pair buffers before the pair count is known: the padding
+    sorts past every tile and the image is the exact path's, bit for bit."""
+    from k4d_viewer.kernels import triton_raster as tr
+
+    frame = frame_from(random_frame(300, seed=5, spread=0.3, radius=(0.02, 0.08)))
+    camera = camera_looking_at_origin(45, 37)
+    rgb = torch.rand(frame.n_points, 3, generator=torch.Generator().manual_seed(5)).to(DEVICE)
+    settings = RasterSettings(layers=4)
+    params = torch.from_numpy(CudaRasterizer.params(camera, settings)).to(DEVICE)
+    tile = 8
+    tiles_x, n_tiles = -(-45 // tile), -(-45 // tile) * -(-37 // tile)
+    record, z, rect, counts = tr.project(frame.xyz, rgb, frame.radius, frame.alpha, params, 45, 37, tile)
+    order, ends = tr.depth_order(z, counts)
+    total = tr.pair_count(ends)
+    assert total > 0
+    images = []
+    for capacity, padded in ((total, False), (total + 77, True)):
+        ids, starts = tr.bin_pairs(order, rect, counts, ends, capacity, tiles_x, n_tiles, padded=padded)
+        assert int(starts[-1]) == total
+        images.append(tr.composite(ids, starts, record, 45, 37, tiles_x, 4, False, tile, 16))
+    for exact, padded in zip(*images):
+        assert torch.equal(exact, padded)

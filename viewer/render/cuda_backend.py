@@ -6,14 +6,19 @@ On NVIDIA GPUs this is the fast path. The same kernels run on the CPU through th
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 
+import numpy as np
 import torch
 
 from ..camera import Camera
 from ..colour import ColourSettings, evaluate_colour
 from ..model.frame import ColourModel, Frame
 from .base import BackendUnavailable, DeviceImage, RasterOutput, RasterSettings, output_from_accum
+
+USE_GRAPHS_ENV = "K4D_CUDA_GRAPHS"  # "0" turns the recorded frames off (to compare, or to rule them out)
 
 
 def cuda_available() -> bool:
@@ -27,12 +32,14 @@ def cuda_available() -> bool:
 
 class CudaRasterizer:
     """Triton kernels behind the Rasterizer interface; tensors must be on a CUDA device (or the CPU when
-    the Triton interpreter is on)."""
+    the Triton interpreter is on). A frame drawn several times in a row is replayed as CUDA graphs
+    (cuda_graphs.py): the same kernels for a fraction of the launch cost."""
 
     name = "cuda"
 
-    def __init__(self, tile: int | None = None, batch: int = 16) -> None:
-        """``tile``: the compositing tile's side in pixels; None picks per image (``tile_for``)."""
+    def __init__(self, tile: int | None = None, batch: int = 16, graphs: bool | None = None) -> None:
+        """``tile``: the compositing tile's side in pixels; None picks per image (``tile_for``). ``graphs``:
+        record repeated frames as CUDA graphs; None: on a CUDA device unless K4D_CUDA_GRAPHS=0."""
         if not cuda_available():
             raise BackendUnavailable("the cuda backend needs an NVIDIA GPU with CUDA and the triton package "
                                      "(pip install 'k4d-viewer[cuda]')")
@@ -40,6 +47,13 @@ class CudaRasterizer:
 
         self._colour, self._raster = triton_colour, triton_raster
         self.tile, self.batch = tile, batch
+        if graphs is None:
+            graphs = os.environ.get(USE_GRAPHS_ENV, "1") != "0"
+        self._graphs = None
+        if graphs and torch.cuda.is_available() and os.environ.get("TRITON_INTERPRET") != "1":
+            from .cuda_graphs import FrameGraphs
+
+            self._graphs = FrameGraphs()
 
     def tile_for(self, width: int, height: int) -> int:
         """8x8 tiles up to 4K; 16x16 beyond, where discs span many pixels and small tiles multiply the pairs to
@@ -52,43 +66,113 @@ class CudaRasterizer:
     def device(self) -> torch.device:
         return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
 
+    @staticmethod
+    def params(camera: Camera, settings: RasterSettings, colour: ColourSettings = ColourSettings()) -> np.ndarray:
+        """The kernels' per-frame parameter block (kernels/params.py) for this camera and these settings."""
+        from ..kernels.params import frame_params
+
+        return frame_params(camera.K, camera.R, camera.T, camera.near, camera.far, settings.radius_scale,
+                            settings.alpha_threshold, camera.centre, colour.sh_limit)
+
+    def _ibr_colour(self, frame: Frame, params: torch.Tensor, settings: ColourSettings) -> torch.Tensor:
+        degree = min(settings.sh_degree, frame.sh_degree)
+        return self._colour.ibr_colour(frame.xyz, frame.sh, frame.rgbw, frame.cents, settings.n_srcs, params, degree,
+                                       settings.skip_sh or degree < 0, settings.skip_base)
+
     def evaluate_colour(self, frame: Frame, colour: ColourModel, centre: torch.Tensor,
                         settings: ColourSettings = ColourSettings()) -> torch.Tensor:
         """Fused 4K4D colour (reference §2); other colour models are cheap and use the torch code."""
         if colour is not ColourModel.IBR:
             return evaluate_colour(frame, colour, centre, settings)
         # ``centre`` should live on the CPU: reading a GPU scalar back would stall the GPU pipeline.
-        centre_host = tuple(float(c) for c in centre.detach().cpu())
-        degree = min(settings.sh_degree, frame.sh_degree)
-        return self._colour.ibr_colour(frame.xyz, frame.sh, frame.rgbw, frame.cents, settings.n_srcs, centre_host,
-                                       degree, settings.sh_limit, settings.skip_sh or degree < 0, settings.skip_base)
+        from ..kernels.params import colour_params
+
+        block = colour_params(centre.detach().cpu().numpy(), settings.sh_limit)
+        return self._ibr_colour(frame, torch.from_numpy(block).to(frame.xyz.device), settings)
 
     def render_buffers(self, xyz: torch.Tensor, rgb: torch.Tensor, radius: torch.Tensor, alpha: torch.Tensor,
                        camera: Camera, settings: RasterSettings) -> tuple[torch.Tensor, torch.Tensor]:
         """(accum (H,W,4): premultiplied rgb + transmittance, depth (H,W): 0 where empty), rows top first."""
-        try:
+        params = torch.from_numpy(self.params(camera, settings)).to(xyz.device)
+        with _oom_as_oom():
             return self._raster.rasterize(
-                xyz, rgb, radius.reshape(-1), alpha.reshape(-1), camera.K, camera.R, camera.T, camera.width,
-                camera.height, camera.near, camera.far, 1 if settings.solid else settings.layers,
-                settings.radius_scale, settings.alpha_threshold, settings.solid,
+                xyz, rgb, radius.reshape(-1), alpha.reshape(-1), params, camera.width, camera.height,
+                1 if settings.solid else settings.layers, settings.solid,
                 tile=self.tile_for(camera.width, camera.height), batch=self.batch)
-        except torch.OutOfMemoryError:
-            raise  # the CLI and the viewer turn this into a message
-        except RuntimeError as exc:
-            if "out of memory" in str(exc).lower():
-                raise torch.OutOfMemoryError(str(exc)) from None
-            raise
 
     def render(self, frame: Frame, colour_model: ColourModel, camera: Camera, colour: ColourSettings,
                settings: RasterSettings) -> DeviceImage:
-        # the fused colour kernel takes the camera centre from host memory: no GPU→CPU read per frame
-        rgb = self.evaluate_colour(frame, colour_model, torch.as_tensor(camera.centre, dtype=torch.float32),
-                                   colour)
-        accum, depth = self.render_buffers(frame.xyz, rgb, frame.radius, frame.alpha, camera, settings)
-        return DeviceImage(camera.width, camera.height, settings.background, camera.far,
-                           1 if settings.solid else settings.layers, frame.n_points, accum=accum, depth=depth)
+        layers = 1 if settings.solid else settings.layers
+        recorded = None
+        if self._graphs is not None and colour_model is ColourModel.IBR and frame.n_points:
+            recorded = self._recorded(frame, camera, colour, settings)
+        if recorded is not None:
+            accum, depth = recorded
+        else:
+            # the fused colour kernel takes the camera centre from the parameter block: no GPU→CPU read
+            params = torch.from_numpy(self.params(camera, settings, colour)).to(frame.xyz.device)
+            if colour_model is ColourModel.IBR:
+                rgb = self._ibr_colour(frame, params, colour)
+            else:
+                rgb = evaluate_colour(frame, colour_model, torch.as_tensor(camera.centre, dtype=torch.float32),
+                                      colour)
+            with _oom_as_oom():
+                accum, depth = self._raster.rasterize(
+                    frame.xyz, rgb, frame.radius.reshape(-1), frame.alpha.reshape(-1), params, camera.width,
+                    camera.height, layers, settings.solid, tile=self.tile_for(camera.width, camera.height),
+                    batch=self.batch)
+        return DeviceImage(camera.width, camera.height, settings.background, camera.far, layers, frame.n_points,
+                           accum=accum, depth=depth)
+
+    def _recorded(self, frame: Frame, camera: Camera, colour: ColourSettings,
+                  settings: RasterSettings) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """(accum, depth) replayed from CUDA graphs once this frame has been drawn a few times (cuda_graphs.py),
+        or None."""
+        from .cuda_graphs import FramePlan
+
+        raster = self._raster
+        width, height = camera.width, camera.height
+        tile = self.tile_for(width, height)
+        tiles_x, tiles_y = -(-width // tile), -(-height // tile)
+        layers = 1 if settings.solid else settings.layers
+        tensors = tuple(None if t is None else (t.data_ptr(), tuple(t.shape), t.dtype, t.stride())
+                        for t in (frame.xyz, frame.sh, frame.rgbw, frame.cents, frame.radius, frame.alpha))
+        key = (tensors, width, height, tile, self.batch, layers, settings.solid, colour.n_srcs,
+               min(colour.sh_degree, frame.sh_degree), colour.skip_sh, colour.skip_base)
+
+        def stage_a(params: torch.Tensor) -> tuple:
+            rgb = self._ibr_colour(frame, params, colour)
+            record, z, rect, counts = raster.project(frame.xyz, rgb, frame.radius.reshape(-1),
+                                                     frame.alpha.reshape(-1), params, width, height, tile)
+            return (record, rect, counts, *raster.depth_order(z, counts))
+
+        def stage_b(a: tuple, capacity: int) -> tuple[torch.Tensor, torch.Tensor]:
+            record, rect, counts, order, ends = a
+            ids, starts = raster.bin_pairs(order, rect, counts, ends, capacity, tiles_x, tiles_x * tiles_y,
+                                           padded=True)
+            return raster.composite(ids, starts, record, width, height, tiles_x, layers, settings.solid, tile,
+                                    self.batch)
+
+        def make() -> FramePlan:
+            return FramePlan(frame, frame.xyz.device, stage_a, stage_b)
+
+        return self._graphs.render(key, make, self.params(camera, settings, colour))
 
     def rasterize(self, xyz: torch.Tensor, rgb: torch.Tensor, radius: torch.Tensor, alpha: torch.Tensor,
                   camera: Camera, settings: RasterSettings) -> RasterOutput:
         accum, depth = self.render_buffers(xyz, rgb, radius, alpha, camera, settings)
         return output_from_accum(accum, depth, settings.background, camera.far)
+
+
+@contextlib.contextmanager
+def _oom_as_oom() -> Iterator[None]:
+    """Out-of-memory from inside Triton or torch as torch.OutOfMemoryError (the CLI and the viewer turn that
+    into a message)."""
+    try:
+        yield
+    except torch.OutOfMemoryError:
+        raise
+    except RuntimeError as exc:
+        if "out of memory" in str(exc).lower():
+            raise torch.OutOfMemoryError(str(exc)) from None
+        raise

@@ -1,0 +1,70 @@
+"""When the cuda backend records a frame as CUDA graphs, and how it sizes the pair buffers (no GPU needed:
+a stand-in plan; tests/test_cuda_gpu.py replays real graphs against the eager path)."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+pytest.importorskip("triton")
+
+from k4d_viewer.render import cuda_graphs  # noqa: E402
+from k4d_viewer.render.cuda_graphs import FrameGraphs, keeps_capacity, pair_capacity  # noqa: E402
+
+
+class StandIn:
+    def __init__(self, name, fail=False):
+        self.name, self.fail, self.runs = name, fail, 0
+
+    def run(self, params):
+        if self.fail:
+            raise RuntimeError("operation not permitted when stream is capturing\nmore detail")
+        self.runs += 1
+        return self.name, float(params[0])
+
+
+def test_a_frame_is_recorded_once_drawn_often_enough_in_a_row():
+    graphs, made = FrameGraphs(), []
+
+    def make(name):
+        return lambda: made.append(name) or StandIn(name)
+
+    needed = cuda_graphs.RENDERS_BEFORE_RECORDING
+    for _ in range(needed - 1):
+        assert graphs.render("a", make("a"), np.ones(1)) is None
+    assert graphs.render("b", make("b"), np.ones(1)) is None  # the streak restarts
+    for _ in range(needed - 1):
+        assert graphs.render("a", make("a"), np.ones(1)) is None
+    assert graphs.render("a", make("a"), np.full(1, 2.0)) == ("a", 2.0)
+    assert graphs.render("a", make("a"), np.full(1, 3.0)) == ("a", 3.0)  # replayed, not made again
+    assert made == ["a"]
+
+
+def test_only_the_latest_plans_are_kept():
+    graphs = FrameGraphs()
+    for name in ("a", "b", "c"):
+        for _ in range(cuda_graphs.RENDERS_BEFORE_RECORDING):
+            graphs.render(name, lambda n=name: StandIn(n), np.zeros(1))
+    assert list(graphs._plans) == ["b", "c"][-cuda_graphs.PLANS_KEPT:]
+
+
+def test_a_failed_recording_is_logged_once_and_the_frame_stays_eager(caplog):
+    graphs = FrameGraphs()
+    with caplog.at_level(logging.WARNING):
+        results = [graphs.render("a", lambda: StandIn("a", fail=True), np.zeros(1)) for _ in range(10)]
+    assert results == [None] * 10
+    warnings = [r for r in caplog.records if "without CUDA graphs" in r.getMessage()]
+    assert len(warnings) == 1 and "\n" not in warnings[0].getMessage()
+
+
+@pytest.mark.parametrize("total", [0, 1, 1000, 1023, 1024, 4097, 123_457, 9_121_919])
+def test_pair_capacity_holds_the_pairs_with_little_padding(total):
+    capacity = pair_capacity(total)
+    assert capacity >= total + total // 8
+    assert capacity <= max(1.3 * total, 2048)
+    assert keeps_capacity(total, capacity)
+    assert keeps_capacity(total * 3 // 4, capacity)  # a camera moving away keeps the buffers a while
+    assert not keeps_capacity(capacity + 1, capacity)
+    assert not keeps_capacity(total // 3, capacity) or capacity <= 2 * pair_capacity(0)
