@@ -24,6 +24,15 @@ from k4d_viewer.render import RasterSettings  # noqa: E402
 from k4d_viewer.render.cuda_backend import CudaRasterizer  # noqa: E402
 from scene import CASES, case_frame  # noqa: E402
 
+# rasterizer options compared (triton_raster: tile side, compositing batch, pairs for the tiles a disc reaches
+# or its whole box, warps per compositing tile)
+CONFIGS = {
+    "tile8": {"tile": 8}, "tile8_box": {"tile": 8, "tight": False}, "tile8_warps2": {"tile": 8, "warps": 2},
+    "tile8_batch4": {"tile": 8, "batch": 4}, "tile8_batch16": {"tile": 8, "batch": 16},
+    "tile16": {"tile": 16}, "tile16_batch4": {"tile": 16, "batch": 4}, "tile16_batch16": {"tile": 16, "batch": 16},
+    "tile16_warps2": {"tile": 16, "warps": 2},
+}
+
 
 def timed(fn) -> float:
     return float(triton.testing.do_bench(fn, warmup=10, rep=100, return_mode="median"))
@@ -50,13 +59,9 @@ def profile_case(name: str) -> dict:
             draw()
         result[f"{name}_host_ms"] = (time.perf_counter() - start) * 1000 / 50  # launches + the one sync
         torch.cuda.synchronize()
-    for tile, batch in ((8, 16), (8, 32), (16, 16), (16, 8), (16, 32)):
-        stages = tr.profile_stages(frame.xyz, rgb, frame.radius.reshape(-1), frame.alpha.reshape(-1), params, width,
-                                   height, 11, False, timed, tile=tile, batch=batch)
-        whole = timed(lambda t=tile, b=batch: tr.rasterize(
-            frame.xyz, rgb, frame.radius.reshape(-1), frame.alpha.reshape(-1), params, width, height, 11, False,
-            tile=t, batch=b))
-        result[f"tile{tile}_batch{batch}"] = {"rasterize": whole, **stages}
+    for name, options in CONFIGS.items():
+        result[name] = tr.profile_stages(frame.xyz, rgb, frame.radius.reshape(-1), frame.alpha.reshape(-1), params,
+                                         width, height, 11, False, timed, **options)
     return result
 
 
@@ -96,6 +101,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--case", action="append", choices=list(CASES), help="default: all")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--no-interop", action="store_true", help="skip the display hand-over costs")
     args = parser.parse_args()
     report = {"device": torch.cuda.get_device_name()}
     for name in args.case or list(CASES):
@@ -105,7 +111,7 @@ def main() -> None:
                 value = "  ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in value.items())
             print(f"{name:14} {key:16} {value}", flush=True)
         torch.cuda.empty_cache()
-    for size in ((3840, 2160), (1920, 1080)):
+    for size in () if args.no_interop else ((3840, 2160), (1920, 1080)):
         report[f"interop_{size[0]}x{size[1]}"] = profile_interop(*size)
         print("interop", size, report[f"interop_{size[0]}x{size[1]}"], flush=True)
     if args.json:

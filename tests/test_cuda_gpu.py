@@ -240,7 +240,7 @@ def test_recorded_frames_equal_the_eager_path():
             rotation = np.array([[np.cos(yaw), 0, np.sin(yaw)], [0, 1, 0], [-np.sin(yaw), 0, np.cos(yaw)]])
             camera = Camera(K=base.K, R=base.R @ rotation, T=base.T, width=640, height=480)
             # disc size is a per-frame parameter: it changes the pair count a lot without a new plan
-            changed = replace(settings, radius_scale=float(2.0 ** np.sin(step)))
+            changed = replace(settings, radius_scale=float(6.0 ** np.sin(step)))
             a = eager.render(frame, ColourModel.IBR, camera, ColourSettings(), changed).readback()
             b = graphed.render(frame, ColourModel.IBR, camera, ColourSettings(), changed).readback()
             for name in ("rgb", "alpha", "depth"):

@@ -61,3 +61,17 @@ def test_buffer_display_draws_what_the_texture_display_draws(mode, viewport):
     # scaled views: texture units filter with ~8-bit weights on some GPUs (NVIDIA), the shader in float
     scaled = viewport[2:] != (40, 24)
     np.testing.assert_allclose(drawn[1], drawn[0], atol=1 / 128 if scaled else 2e-3)
+
+
+def test_only_the_window_around_the_image_is_cleared():
+    from k4d_viewer.app.display import letterbox, outside
+
+    rect = letterbox((100, 50, 800, 600), (1920, 1080))  # wide image in a region: bars above and below
+    assert rect == (100, 125, 800, 450)
+    parts = outside(rect, 1000, 700)
+    covered = np.zeros((700, 1000), dtype=int)
+    for x, y, w, h in [*parts, rect]:
+        covered[y:y + h, x:x + w] += 1
+    assert (covered == 1).all()  # every window pixel exactly once: the image or one cleared part
+    assert len(parts) == 4 and outside((0, 0, 1000, 500), 1000, 500) == []
+    assert outside((2000, 0, 10, 10), 1000, 500) == [(0, 0, 1000, 500)]

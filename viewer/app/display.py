@@ -15,6 +15,27 @@ from ..render.base import RasterOutput, RasterSettings, output_from_accum
 MODE_INDEX = {"color": 0, "alpha": 1, "depth": 2}
 
 
+def letterbox(viewport: tuple[int, int, int, int], size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """Where an image of ``size`` goes inside ``viewport`` (x, y, width, height): as large as fits, aspect kept,
+    centred."""
+    x, y, vw, vh = viewport
+    iw, ih = size
+    scale = min(vw / iw, vh / ih)
+    w, h = max(1, int(iw * scale)), max(1, int(ih * scale))
+    return x + (vw - w) // 2, y + (vh - h) // 2, w, h
+
+
+def outside(rect: tuple[int, int, int, int], width: int, height: int) -> list[tuple[int, int, int, int]]:
+    """The parts of a ``width`` x ``height`` area that ``rect`` leaves uncovered, as up to four rectangles."""
+    x, y, w, h = rect
+    x0, y0 = max(x, 0), max(y, 0)
+    x1, y1 = min(x + w, width), min(y + h, height)
+    if x0 >= x1 or y0 >= y1:
+        return [(0, 0, width, height)]
+    parts = [(0, 0, width, y0), (0, y1, width, height - y1), (0, y0, x0, y1 - y0), (x1, y0, width - x1, y1 - y0)]
+    return [part for part in parts if part[2] > 0 and part[3] > 0]
+
+
 class DisplayImage:
     """A rendered image as GL textures (accum: rgb premultiplied without background + transmittance; depth),
     or, with ``shared``, in CUDA-GL shared buffers (rows top first)."""
@@ -142,12 +163,8 @@ class Display:
              depth_range: tuple[float, float], target=None) -> None:
         """Draw ``image`` letterboxed (aspect kept) into ``viewport`` = (x, y, width, height) of ``target``
         (the window's framebuffer; default the screen)."""
-        x, y, vw, vh = viewport
-        iw, ih = image.size
-        scale = min(vw / iw, vh / ih)
-        w, h = max(1, int(iw * scale)), max(1, int(ih * scale))
         (target or self.ctx.screen).use()
-        self.ctx.viewport = (x + (vw - w) // 2, y + (vh - h) // 2, w, h)
+        self.ctx.viewport = letterbox(viewport, image.size)
         if image.shared is not None:
             program = self._buffer_program
             image.shared.bind()

@@ -37,8 +37,9 @@ class CudaRasterizer:
 
     name = "cuda"
 
-    def __init__(self, tile: int | None = None, batch: int = 16, graphs: bool | None = None) -> None:
-        """``tile``: the compositing tile's side in pixels; None picks per image (``tile_for``). ``graphs``:
+    def __init__(self, tile: int | None = None, batch: int | None = None, graphs: bool | None = None) -> None:
+        """``tile``: the compositing tile's side in pixels; None picks per image (``tile_for``). ``batch``:
+        records per compositing step (None: the kernel's default). ``graphs``:
         record repeated frames as CUDA graphs; None: on a CUDA device unless K4D_CUDA_GRAPHS=0."""
         if not cuda_available():
             raise BackendUnavailable("the cuda backend needs an NVIDIA GPU with CUDA and the triton package "
@@ -148,8 +149,8 @@ class CudaRasterizer:
 
         def stage_b(a: tuple, capacity: int) -> tuple[torch.Tensor, torch.Tensor]:
             record, rect, counts, order, ends = a
-            ids, starts = raster.bin_pairs(order, rect, counts, ends, capacity, tiles_x, tiles_x * tiles_y,
-                                           padded=True)
+            ids, starts = raster.bin_pairs(order, rect, counts, ends, record, capacity, tiles_x, tiles_x * tiles_y,
+                                           tile, padded=True)
             return raster.composite(ids, starts, record, width, height, tiles_x, layers, settings.solid, tile,
                                     self.batch)
 
