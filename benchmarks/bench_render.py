@@ -55,7 +55,7 @@ def bench_cuda(cameras, frame, frames, warmup, ctx) -> dict:
         events[0].record()
         image = cuda.render(frame, ColourModel.IBR, camera, colour_settings, settings)
         events[1].record()
-        display.from_cuda(image.accum, None, settings)
+        display.from_cuda(image.ready().accum, None, settings)
         events[2].record()
         torch.cuda.synchronize()
         if i >= warmup:

@@ -118,9 +118,10 @@ def _project_kernel(xyz_ptr, radius_ptr, alpha_ptr, rgb_ptr, n, params_ptr, widt
 
 
 @triton.jit
-def _emit_kernel(order_ptr, rect_ptr, count_ptr, ends_ptr, record_ptr, n, tiles_x, tiles_ptr, ids_ptr,
+def _emit_kernel(order_ptr, rect_ptr, count_ptr, ends_ptr, record_ptr, n, tiles_x, tiles_ptr, ids_ptr, capacity,
                  TILE: tl.constexpr, TIGHT: tl.constexpr, BLOCK: tl.constexpr):
-    """Pairs of the points in depth order: rank r is point order[r]; its pairs end at ends[r]."""
+    """Pairs of the points in depth order: rank r is point order[r]; its pairs end at ends[r]. Pairs at
+    ``capacity`` or beyond are dropped (buffers sized before the count was known: the caller checks it)."""
     r = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     mask = r < n
     point = tl.load(order_ptr + r, mask=mask, other=0)
@@ -146,8 +147,9 @@ def _emit_kernel(order_ptr, rect_ptr, count_ptr, ends_ptr, record_ptr, n, tiles_
         active = k < boxed
         if TIGHT:
             active = active & _touches(tx, ty, u, v, r2, TILE)
-        tl.store(tiles_ptr + offset + written, ty * tiles_x + tx, mask=active)
-        tl.store(ids_ptr + offset + written, point.to(tl.int32), mask=active)
+        fits = active & (offset + written < capacity)
+        tl.store(tiles_ptr + offset + written, ty * tiles_x + tx, mask=fits)
+        tl.store(ids_ptr + offset + written, point.to(tl.int32), mask=fits)
         written += active.to(tl.int32)
         k += 1
 
@@ -258,9 +260,10 @@ def pair_count(ends) -> int:
 def bin_pairs(order, rect, counts, ends, record, capacity, tiles_x, n_tiles, tile, padded=False, tight=TIGHT,
               block=256):
     """Step 3: (tile, point) pairs, stably sorted by tile, and every tile's first pair (plus the end).
-    ``capacity``: the length of the pair buffers, at least the number of pairs; ``padded`` when it may be
-    more (a recorded launch sequence sized before the count is known): the unused entries get the tile key
-    ``n_tiles``, past every real tile, so the sort leaves them at the end and no tile's range includes them."""
+    ``capacity``: the length of the pair buffers; ``padded`` when it may differ from the number of pairs (a
+    recorded launch sequence sized before the count is known): unused entries get the tile key ``n_tiles``,
+    past every real tile, so the sort leaves them at the end and no tile's range includes them; pairs past
+    the capacity are dropped (the image is then wrong: the caller compares the count and draws again)."""
     device, n = counts.device, counts.shape[0]
     if padded:
         tiles = torch.full((capacity,), n_tiles, dtype=torch.int32, device=device)
@@ -268,8 +271,8 @@ def bin_pairs(order, rect, counts, ends, record, capacity, tiles_x, n_tiles, til
         tiles = torch.empty(capacity, dtype=torch.int32, device=device)
     ids = torch.empty(capacity, dtype=torch.int32, device=device)
     if capacity and n:
-        _emit_kernel[(triton.cdiv(n, block),)](order, rect, counts, ends, record, n, tiles_x, tiles, ids, TILE=tile,
-                                               TIGHT=tight, BLOCK=block)
+        _emit_kernel[(triton.cdiv(n, block),)](order, rect, counts, ends, record, n, tiles_x, tiles, ids, capacity,
+                                               TILE=tile, TIGHT=tight, BLOCK=block)
         tiles, permutation = torch.sort(tiles, stable=True)
         ids = ids[permutation]
     starts = torch.searchsorted(tiles, torch.arange(n_tiles + 1, device=device, dtype=torch.int32))

@@ -15,14 +15,29 @@ from k4d_viewer.render.cuda_graphs import FrameGraphs, keeps_capacity, pair_capa
 
 
 class StandIn:
-    def __init__(self, name, fail=False):
-        self.name, self.fail, self.runs = name, fail, 0
+    def __init__(self, name, fail=False, fail_settle=False):
+        self.name, self.fail, self.fail_settle, self.runs = name, fail, fail_settle, 0
 
     def run(self, params):
         if self.fail:
             raise RuntimeError("operation not permitted when stream is capturing\nmore detail")
         self.runs += 1
         return self.name, float(params[0])
+
+    def settle(self):
+        if self.fail_settle:
+            raise torch_out_of_memory("CUDA out of memory recording the pair buffers")
+        return None
+
+
+def torch_out_of_memory(message):
+    import torch
+
+    return torch.OutOfMemoryError(message)
+
+
+def eager():
+    return "eager", 0.0
 
 
 def test_a_frame_is_recorded_once_drawn_often_enough_in_a_row():
@@ -33,12 +48,13 @@ def test_a_frame_is_recorded_once_drawn_often_enough_in_a_row():
 
     needed = cuda_graphs.RENDERS_BEFORE_RECORDING
     for _ in range(needed - 1):
-        assert graphs.render("a", make("a"), np.ones(1)) is None
-    assert graphs.render("b", make("b"), np.ones(1)) is None  # the streak restarts
+        assert graphs.render("a", make("a"), np.ones(1), eager) is None
+    assert graphs.render("b", make("b"), np.ones(1), eager) is None  # the streak restarts
     for _ in range(needed - 1):
-        assert graphs.render("a", make("a"), np.ones(1)) is None
-    assert graphs.render("a", make("a"), np.full(1, 2.0)) == ("a", 2.0)
-    assert graphs.render("a", make("a"), np.full(1, 3.0)) == ("a", 3.0)  # replayed, not made again
+        assert graphs.render("a", make("a"), np.ones(1), eager) is None
+    assert graphs.render("a", make("a"), np.full(1, 2.0), eager)[:2] == ("a", 2.0)
+    accum, depth, settle = graphs.render("a", make("a"), np.full(1, 3.0), eager)  # replayed, not made again
+    assert (accum, depth) == ("a", 3.0) and settle() is None
     assert made == ["a"]
 
 
@@ -46,17 +62,30 @@ def test_only_the_latest_plans_are_kept():
     graphs = FrameGraphs()
     for name in ("a", "b", "c"):
         for _ in range(cuda_graphs.RENDERS_BEFORE_RECORDING):
-            graphs.render(name, lambda n=name: StandIn(n), np.zeros(1))
+            graphs.render(name, lambda n=name: StandIn(n), np.zeros(1), eager)
     assert list(graphs._plans) == ["b", "c"][-cuda_graphs.PLANS_KEPT:]
 
 
 def test_a_failed_recording_is_logged_once_and_the_frame_stays_eager(caplog):
     graphs = FrameGraphs()
     with caplog.at_level(logging.WARNING):
-        results = [graphs.render("a", lambda: StandIn("a", fail=True), np.zeros(1)) for _ in range(10)]
+        results = [graphs.render("a", lambda: StandIn("a", fail=True), np.zeros(1), eager) for _ in range(10)]
     assert results == [None] * 10
     warnings = [r for r in caplog.records if "without CUDA graphs" in r.getMessage()]
     assert len(warnings) == 1 and "\n" not in warnings[0].getMessage()
+
+
+def test_a_failed_check_draws_the_frame_eagerly(caplog):
+    """The pair count is checked when the image is used; if recording bigger buffers fails then, the frame is
+    drawn eagerly and the key stays eager."""
+    graphs = FrameGraphs()
+    for _ in range(cuda_graphs.RENDERS_BEFORE_RECORDING - 1):
+        graphs.render("a", lambda: StandIn("a", fail_settle=True), np.zeros(1), eager)
+    with caplog.at_level(logging.WARNING):
+        _, _, settle = graphs.render("a", lambda: StandIn("a", fail_settle=True), np.zeros(1), eager)
+        assert settle() == ("eager", 0.0)
+    assert "out of memory" in caplog.text
+    assert all(graphs.render("a", lambda: StandIn("a"), np.zeros(1), eager) is None for _ in range(5))
 
 
 @pytest.mark.parametrize("total", [0, 1, 1000, 1023, 1024, 4097, 123_457, 9_121_919])

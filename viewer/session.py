@@ -264,6 +264,8 @@ class ViewerSession:
             self._render_events[1].synchronize()
             self.stats.raster_ms = self._render_events[0].elapsed_time(self._render_events[1])
             self._render_events = None
+        if self.image is not None:
+            self.image.ready()
 
     def render_variant(self, size: tuple[int, int], settings: RenderSettings, backend: str,
                        frame_index: int) -> DeviceImage:

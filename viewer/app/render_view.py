@@ -72,6 +72,7 @@ class RenderView:
 
     def _to_display(self, image) -> DisplayImage:
         session = self.session
+        image.ready()
         raster = session.settings.raster()
         if image.kind == "gl":
             return DisplayImage(image.accum, image.depth, flip_y=False, background=image.background)

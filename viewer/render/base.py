@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -63,6 +64,17 @@ class DeviceImage:
     accum: object = None                   # tensor (H,W,4) or GL texture: premultiplied rgb + transmittance
     depth: object = None                   # tensor (H,W) or GL texture: last layer's z, 0 or >= 1e29 where empty
     rows_top_first: bool = True
+    pending: Callable[[], tuple | None] | None = None  # see ``ready``
+
+    def ready(self) -> DeviceImage:
+        """Finish what the backend left for when the image is used (a frame replayed from CUDA graphs checks
+        that its pair buffers were large enough, cuda_graphs.py); call before using accum or depth. Once."""
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            replaced = pending()
+            if replaced is not None:
+                self.accum, self.depth = replaced
+        return self
 
     @property
     def kind(self) -> str:
@@ -71,6 +83,7 @@ class DeviceImage:
         return "tensor" if isinstance(self.accum, torch.Tensor) else "gl"
 
     def readback(self) -> RasterOutput:
+        self.ready()
         if self.output is not None:
             return self.output
         if isinstance(self.accum, torch.Tensor):

@@ -108,27 +108,29 @@ class CudaRasterizer:
         if self._graphs is not None and colour_model is ColourModel.IBR and frame.n_points:
             recorded = self._recorded(frame, camera, colour, settings)
         if recorded is not None:
-            accum, depth = recorded
+            accum, depth, pending = recorded
         else:
-            # the fused colour kernel takes the camera centre from the parameter block: no GPU→CPU read
-            params = torch.from_numpy(self.params(camera, settings, colour)).to(frame.xyz.device)
-            if colour_model is ColourModel.IBR:
-                rgb = self._ibr_colour(frame, params, colour)
-            else:
-                rgb = evaluate_colour(frame, colour_model, torch.as_tensor(camera.centre, dtype=torch.float32),
-                                      colour)
-            with _oom_as_oom():
-                accum, depth = self._raster.rasterize(
-                    frame.xyz, rgb, frame.radius.reshape(-1), frame.alpha.reshape(-1), params, camera.width,
-                    camera.height, layers, settings.solid, tile=self.tile_for(camera.width, camera.height),
-                    batch=self.batch)
+            accum, depth, pending = *self._eager(frame, colour_model, camera, colour, settings), None
         return DeviceImage(camera.width, camera.height, settings.background, camera.far, layers, frame.n_points,
-                           accum=accum, depth=depth)
+                           accum=accum, depth=depth, pending=pending)
 
-    def _recorded(self, frame: Frame, camera: Camera, colour: ColourSettings,
-                  settings: RasterSettings) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """(accum, depth) replayed from CUDA graphs once this frame has been drawn a few times (cuda_graphs.py),
-        or None."""
+    def _eager(self, frame: Frame, colour_model: ColourModel, camera: Camera, colour: ColourSettings,
+               settings: RasterSettings) -> tuple[torch.Tensor, torch.Tensor]:
+        # the fused colour kernel takes the camera centre from the parameter block: no GPU→CPU read
+        params = torch.from_numpy(self.params(camera, settings, colour)).to(frame.xyz.device)
+        if colour_model is ColourModel.IBR:
+            rgb = self._ibr_colour(frame, params, colour)
+        else:
+            rgb = evaluate_colour(frame, colour_model, torch.as_tensor(camera.centre, dtype=torch.float32), colour)
+        with _oom_as_oom():
+            return self._raster.rasterize(
+                frame.xyz, rgb, frame.radius.reshape(-1), frame.alpha.reshape(-1), params, camera.width,
+                camera.height, 1 if settings.solid else settings.layers, settings.solid,
+                tile=self.tile_for(camera.width, camera.height), batch=self.batch)
+
+    def _recorded(self, frame: Frame, camera: Camera, colour: ColourSettings, settings: RasterSettings):
+        """(accum, depth, pending) replayed from CUDA graphs once this frame has been drawn a few times
+        (cuda_graphs.py), or None."""
         from .cuda_graphs import FramePlan
 
         raster = self._raster
@@ -157,7 +159,8 @@ class CudaRasterizer:
         def make() -> FramePlan:
             return FramePlan(frame, frame.xyz.device, stage_a, stage_b)
 
-        return self._graphs.render(key, make, self.params(camera, settings, colour))
+        return self._graphs.render(key, make, self.params(camera, settings, colour),
+                                   lambda: self._eager(frame, ColourModel.IBR, camera, colour, settings))
 
     def rasterize(self, xyz: torch.Tensor, rgb: torch.Tensor, radius: torch.Tensor, alpha: torch.Tensor,
                   camera: Camera, settings: RasterSettings) -> RasterOutput:

@@ -9,11 +9,13 @@ the common case in a viewer; a benchmark), the sequence is recorded once as two 
   sort, pair ends, and the pair count copied back to pinned memory;
 - B: pair buffers of a fixed capacity (padded: triton_raster.bin_pairs), emit, tile sort, compositing.
 
-Between the two the host waits for A and reads the pair count (the one host sync per frame, as in the eager
-path); B is recorded again only when the count outgrows its capacity or falls far below it. The kernels and
-their order are those of the eager path, so the images are the same bit for bit. Outputs live in the graphs'
-memory: the next replay of the same plan overwrites them, as the Rasterizer contract allows ("backends may
-reuse their output buffers").
+A and B are replayed back to back with no host sync: B's pair buffers are sized for an earlier frame of the
+plan, and the image's ``ready()`` (DeviceImage) checks the count when the image is used. When this frame's
+pairs did not fit (the camera moved much closer), B is recorded for the count and replayed then: that frame
+costs one recording, and its image is right. B is also recorded again when the count falls far below its
+capacity. The kernels and their order are those of the eager path, so the images are the same bit for bit.
+Outputs live in the graphs' memory: the next replay of the same plan overwrites them, as the Rasterizer
+contract allows ("backends may reuse their output buffers").
 """
 
 from __future__ import annotations
@@ -64,8 +66,8 @@ class FramePlan:
     """Stages A and B of one frame, recorded (see the module docstring).
 
     ``stage_a(params)`` launches everything up to the pair ends and returns its tensors, pair ends last;
-    ``stage_b(a_outputs, capacity)`` launches the rest into pair buffers of ``capacity`` and returns
-    (accum, depth)."""
+    ``stage_b(a_outputs, capacity)`` launches the rest into pair buffers of ``capacity`` (pairs past it are
+    dropped, never written out of bounds) and returns (accum, depth)."""
 
     def __init__(self, holds: object, device: torch.device, stage_a: Callable[[torch.Tensor], tuple],
                  stage_b: Callable[[tuple, int], tuple[torch.Tensor, torch.Tensor]]) -> None:
@@ -74,7 +76,7 @@ class FramePlan:
         self.params_host = torch.zeros(kernel_params.SIZE, dtype=torch.float32, pin_memory=True)
         self.total_host = torch.zeros(1, dtype=torch.int64, pin_memory=True)
         self._stream = torch.cuda.Stream()
-        self._done_a = torch.cuda.Event()
+        self._done = torch.cuda.Event()
         self.capacity = 0
         self._b: _Recorded | None = None
 
@@ -86,20 +88,37 @@ class FramePlan:
         self._a = _Recorded(record_a, self._stream, None)
         self._pool = self._a.graph.pool()
 
+    def _record_b(self, total: int) -> None:
+        self._b = None
+        self.capacity = pair_capacity(total)
+        self._b = _Recorded(lambda: self._stage_b(self._a.outputs, self.capacity), self._stream, self._pool)
+
     def run(self, params: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        """Replay A for the parameter block ``params``, read the pair count, replay B (recorded again if the
-        count no longer fits well). The previous run's A has finished (its count was read), so the pinned
-        block is free to overwrite."""
+        """Replay A and B for the parameter block ``params`` without waiting for either: B uses the pair
+        buffers sized for an earlier frame. ``settle`` says whether they held this frame's pairs."""
+        self._done.synchronize()  # the last replay has read the pinned block (long done when it was settled)
+        if self._b is not None and not keeps_capacity(int(self.total_host[0]), self.capacity):
+            self._record_b(int(self.total_host[0]))  # sized for the last frame's count (grown or shrunk)
         self.params_host.numpy()[:] = params
         self._a.graph.replay()
-        self._done_a.record()
-        self._done_a.synchronize()
-        total = int(self.total_host[0])
-        if self._b is None or not keeps_capacity(total, self.capacity):
-            self._b = None
-            self.capacity = pair_capacity(total)
-            self._b = _Recorded(lambda: self._stage_b(self._a.outputs, self.capacity), self._stream, self._pool)
+        if self._b is None:  # the first run: the count is needed to size the buffers
+            self._done.record()
+            self._done.synchronize()
+            self._record_b(int(self.total_host[0]))
         self._b.graph.replay()
+        self._done.record()
+        return self._b.outputs
+
+    def settle(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Wait for the last run; if its pairs outgrew the buffers, record B for the count and replay it: the
+        new (accum, depth). None when the run's outputs are right as they are."""
+        self._done.synchronize()
+        total = int(self.total_host[0])
+        if total <= self.capacity:
+            return None
+        self._record_b(total)
+        self._b.graph.replay()
+        self._done.record()
         return self._b.outputs
 
 
@@ -112,10 +131,12 @@ class FrameGraphs:
         self._streak: tuple[Hashable, int] = (None, 0)
         self._failed: set[Hashable] = set()
 
-    def render(self, key: Hashable, make: Callable[[], FramePlan],
-               params: np.ndarray) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """(accum, depth) from the plan for ``key`` (made by ``make`` once the key has been seen often enough),
-        or None: render eagerly."""
+    def render(self, key: Hashable, make: Callable[[], FramePlan], params: np.ndarray,
+               eager: Callable[[], tuple[torch.Tensor, torch.Tensor]]) -> tuple | None:
+        """(accum, depth, settle) from the plan for ``key`` (made by ``make`` once the key has been seen often
+        enough), or None: render eagerly. The outputs are launched, not waited for; ``settle()`` (call it
+        before using them) returns None, or the (accum, depth) to use instead when the pair buffers were too
+        small (then recorded again; ``eager`` draws the frame if even that fails)."""
         plan = self._plans.get(key)
         if plan is None:
             last, count = self._streak
@@ -129,13 +150,25 @@ class FrameGraphs:
                 while len(self._plans) > PLANS_KEPT:
                     self._plans.popitem(last=False)
             self._plans.move_to_end(key)
-            return plan.run(params)
+            accum, depth = plan.run(params)
         except RuntimeError as exc:  # torch.OutOfMemoryError included
-            self._plans.pop(key, None)
-            self._failed.add(key)
-            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            log.warning("cuda backend: drawing this frame without CUDA graphs (recording failed: %s)", message)
+            self._give_up(key, exc)
             return None
+
+        def settle() -> tuple[torch.Tensor, torch.Tensor] | None:
+            try:
+                return plan.settle()
+            except RuntimeError as exc:
+                self._give_up(key, exc)
+                return eager()
+
+        return accum, depth, settle
+
+    def _give_up(self, key: Hashable, exc: Exception) -> None:
+        self._plans.pop(key, None)
+        self._failed.add(key)
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        log.warning("cuda backend: drawing this frame without CUDA graphs (recording failed: %s)", message)
 
     def clear(self) -> None:
         """Drop every plan (and the frames they hold)."""
