@@ -4,10 +4,14 @@ a stand-in plan; tests/test_cuda_gpu.py replays real graphs against the eager pa
 from __future__ import annotations
 
 import logging
+import os
 
 import numpy as np
 import pytest
+import torch
 
+if not torch.cuda.is_available():
+    os.environ.setdefault("TRITON_INTERPRET", "1")  # before triton is first imported (as test_cuda_kernels)
 pytest.importorskip("triton")
 
 from k4d_viewer.render import cuda_graphs  # noqa: E402
@@ -31,8 +35,6 @@ class StandIn:
 
 
 def torch_out_of_memory(message):
-    import torch
-
     return torch.OutOfMemoryError(message)
 
 
