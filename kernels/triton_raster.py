@@ -37,7 +37,9 @@ TIGHT = True  # pairs only for the tiles a disc reaches, not its whole bounding 
 # warps per compositing tile: two pixels per thread (each record a thread loads serves both; H200, full scene
 # at 4K: 0.62 ms with one warp per 8x8 tile vs 0.91 with two, profile_raster.py)
 WARPS = {8: 1, 16: 4}
-BATCH = 8  # records a pixel tests per unrolled step (8x8 tiles, full scene: 0.48 ms with 8 vs 0.61 with 16)
+# records a pixel tests per unrolled step (8x8 tiles, full scene: 0.48 ms with 8 vs 0.61 with 16; 16x16 tiles
+# were measured with 16 only)
+BATCH = {8: 8, 16: 16}
 
 
 @triton.jit
@@ -290,7 +292,7 @@ def composite(ids, starts, record, width, height, tiles_x, layers, solid, tile, 
     accum = display if display is not None else torch.empty(height, width, 4, dtype=torch.float32, device=device)
     _composite_kernel[(starts.numel() - 1,)](
         ids, starts, record, accum, depth, accum, width, height, tiles_x, layers,
-        SOLID=bool(solid), DISPLAY=display is not None, TILE=tile, BATCH=batch or BATCH,
+        SOLID=bool(solid), DISPLAY=display is not None, TILE=tile, BATCH=batch or BATCH.get(tile, 16),
         num_warps=warps or WARPS.get(tile, max(1, tile * tile // 64)))
     return accum, depth
 

@@ -173,3 +173,26 @@ def test_pairs_for_the_tiles_a_disc_reaches_give_the_same_image(tile):
     assert totals[1] < totals[0]
     for box, tight in zip(*images):
         assert torch.equal(box, tight)
+
+
+def test_pairs_past_the_buffers_are_dropped_not_written_out_of_bounds():
+    """Recorded frames replay with pair buffers sized for an earlier frame: pairs past them are dropped (the
+    count, compared when the image is used, says to draw again), and nothing is written beyond the buffers."""
+    from k4d_viewer.kernels import triton_raster as tr
+
+    frame = frame_from(random_frame(300, seed=8, spread=0.3, radius=(0.02, 0.08)))
+    camera = camera_looking_at_origin(40, 30)
+    rgb = torch.rand(frame.n_points, 3, generator=torch.Generator().manual_seed(8)).to(DEVICE)
+    params = torch.from_numpy(CudaRasterizer.params(camera, RasterSettings())).to(DEVICE)
+    tiles_x, n_tiles = 5, 5 * 4
+    record, z, rect, counts = tr.project(frame.xyz, rgb, frame.radius, frame.alpha, params, 40, 30, 8)
+    order, ends = tr.depth_order(z, counts)
+    total = tr.pair_count(ends)
+    capacity = total // 2
+    guard = torch.full((3 * total,), -7, dtype=torch.int32, device=DEVICE)  # buffers inside a larger block
+    tiles, ids = guard[total:total + capacity].fill_(n_tiles), guard[2 * total:2 * total + capacity]
+    tr._emit_kernel[(-(-frame.n_points // 256),)](order, rect, counts, ends, record, frame.n_points, tiles_x, tiles,
+                                                 ids, capacity, TILE=8, TIGHT=True, BLOCK=256)
+    assert bool((guard[:total] == -7).all()) and bool((guard[total + capacity:2 * total] == -7).all())
+    assert bool((guard[2 * total + capacity:] == -7).all())
+    assert int((tiles < n_tiles).sum()) == capacity  # every slot holds a real pair: the first ``capacity``
