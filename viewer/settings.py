@@ -5,6 +5,7 @@ widgets from it, and every value from a flag, a widget or a browser message is c
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -84,6 +85,7 @@ class RenderSettings:
                               skip_sh=self.skip_sh, skip_base=self.skip_base)
 
 
+@functools.cache  # the settings panel asks for every setting every frame
 def is_switch(name: str) -> bool:
     """Whether a setting is on/off (a checkbox; ``--flag`` / ``--no-flag`` where the default is the model's)."""
     item = next(f for f in fields(RenderSettings) if f.name == name)
