@@ -149,10 +149,12 @@ def _emit_kernel(order_ptr, rect_ptr, count_ptr, ends_ptr, record_ptr, n, tiles_
         active = k < boxed
         if TIGHT:
             active = active & _touches(tx, ty, u, v, r2, TILE)
-        fits = active & (offset + written < capacity)
+        # at most ``count`` pairs (project's count of the same test; bounded anyway, so no rounding difference
+        # between the two kernels can spill into the next point's pairs) and nothing past the buffers
+        fits = active & (written < count) & (offset + written < capacity)
         tl.store(tiles_ptr + offset + written, ty * tiles_x + tx, mask=fits)
         tl.store(ids_ptr + offset + written, point.to(tl.int32), mask=fits)
-        written += active.to(tl.int32)
+        written += fits.to(tl.int32)
         k += 1
 
 
@@ -267,7 +269,7 @@ def bin_pairs(order, rect, counts, ends, record, capacity, tiles_x, n_tiles, til
     past every real tile, so the sort leaves them at the end and no tile's range includes them; pairs past
     the capacity are dropped (the image is then wrong: the caller compares the count and draws again)."""
     device, n = counts.device, counts.shape[0]
-    if padded:
+    if padded or tight:  # with ``tight``, a pair project counted but emit did not write stays a sentinel
         tiles = torch.full((capacity,), n_tiles, dtype=torch.int32, device=device)
     else:
         tiles = torch.empty(capacity, dtype=torch.int32, device=device)
