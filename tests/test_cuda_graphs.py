@@ -99,3 +99,36 @@ def test_pair_capacity_holds_the_pairs_with_little_padding(total):
     assert keeps_capacity(total * 3 // 4, capacity)  # a camera moving away keeps the buffers a while
     assert not keeps_capacity(capacity + 1, capacity)
     assert not keeps_capacity(total // 3, capacity) or capacity <= 2 * pair_capacity(0)
+
+
+def test_out_of_memory_drops_the_recorded_frames_and_draws_again(monkeypatch):
+    """Recorded frames keep their buffers; when an eager frame runs out of GPU memory, the backend lets them go
+    and draws once more before giving up."""
+    from builders import camera_looking_at_origin, random_frame
+    from k4d_viewer.colour import ColourSettings
+    from k4d_viewer.model import ColourModel, Frame
+    from k4d_viewer.render import RasterSettings
+    from k4d_viewer.render.cuda_backend import CudaRasterizer
+
+    raw = random_frame(50, views=3, seed=1)
+    frame = Frame(xyz=torch.from_numpy(raw["pcds"]), radius=torch.from_numpy(raw["rads"][:, 0]),
+                  alpha=torch.from_numpy(raw["occs"][:, 0]), sh=torch.from_numpy(raw["shs"]),
+                  rgbw=torch.from_numpy(raw["rgbws"]), cents=torch.from_numpy(raw["cents"]))
+    cuda = CudaRasterizer(graphs=False)
+    graphs = cuda._graphs = FrameGraphs()
+    graphs._plans["held"] = StandIn("held")
+    eager, failures = cuda._eager, []
+
+    def short_of_memory(*args):
+        if not failures:
+            failures.append(1)
+            raise torch.OutOfMemoryError("CUDA out of memory")
+        return eager(*args)
+
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: None)
+    monkeypatch.setattr(cuda, "_eager", short_of_memory)
+    image = cuda.render(frame, ColourModel.SH, camera_looking_at_origin(16, 12), ColourSettings(), RasterSettings())
+    assert image.readback().rgb.shape == (12, 16, 3) and failures == [1] and not graphs._plans
+    failures.clear()
+    with pytest.raises(torch.OutOfMemoryError):  # nothing left to let go: the error stands
+        cuda.render(frame, ColourModel.SH, camera_looking_at_origin(16, 12), ColourSettings(), RasterSettings())

@@ -110,7 +110,14 @@ class CudaRasterizer:
         if recorded is not None:
             accum, depth, pending = recorded
         else:
-            accum, depth, pending = *self._eager(frame, colour_model, camera, colour, settings), None
+            try:
+                accum, depth = self._eager(frame, colour_model, camera, colour, settings)
+            except torch.OutOfMemoryError:
+                if self._graphs is None or not self._graphs.release():
+                    raise
+                torch.cuda.empty_cache()  # recorded frames held their buffers: try once more without them
+                accum, depth = self._eager(frame, colour_model, camera, colour, settings)
+            pending = None
         return DeviceImage(camera.width, camera.height, settings.background, camera.far, layers, frame.n_points,
                            accum=accum, depth=depth, pending=pending)
 

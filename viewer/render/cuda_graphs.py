@@ -170,7 +170,9 @@ class FrameGraphs:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         log.warning("cuda backend: drawing this frame without CUDA graphs (recording failed: %s)", message)
 
-    def clear(self) -> None:
-        """Drop every plan (and the frames they hold)."""
+    def release(self) -> bool:
+        """Drop every plan (their buffers and the frames they hold); whether there were any."""
+        held = bool(self._plans)
         self._plans.clear()
         self._streak = (None, 0)
+        return held
