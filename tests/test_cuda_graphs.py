@@ -42,22 +42,30 @@ def eager():
     return "eager", 0.0
 
 
-def test_a_frame_is_recorded_once_drawn_often_enough_in_a_row():
+def test_a_frame_is_recorded_once_drawn_often_enough():
     graphs, made = FrameGraphs(), []
 
     def make(name):
         return lambda: made.append(name) or StandIn(name)
 
     needed = cuda_graphs.RENDERS_BEFORE_RECORDING
-    for _ in range(needed - 1):
+    for _ in range(needed - 1):  # A/B compare: two frames in turn, both recorded on their third draw
         assert graphs.render("a", make("a"), np.ones(1), eager) is None
-    assert graphs.render("b", make("b"), np.ones(1), eager) is None  # the streak restarts
-    for _ in range(needed - 1):
-        assert graphs.render("a", make("a"), np.ones(1), eager) is None
+        assert graphs.render("b", make("b"), np.ones(1), eager) is None
     assert graphs.render("a", make("a"), np.full(1, 2.0), eager)[:2] == ("a", 2.0)
+    assert graphs.render("b", make("b"), np.full(1, 2.0), eager)[:2] == ("b", 2.0)
     accum, depth, settle = graphs.render("a", make("a"), np.full(1, 3.0), eager)  # replayed, not made again
     assert (accum, depth) == ("a", 3.0) and settle() is None
-    assert made == ["a"]
+    assert made == ["a", "b"]
+
+
+def test_playback_stays_eager():
+    """A new frame every draw (playback) is never recorded, and the keys it leaves are forgotten."""
+    graphs = FrameGraphs()
+    for index in range(100):
+        for _ in range(cuda_graphs.RENDERS_BEFORE_RECORDING - 1):
+            assert graphs.render(index, lambda: StandIn("x"), np.ones(1), eager) is None
+    assert not graphs._plans and len(graphs._seen) <= cuda_graphs.KEYS_COUNTED
 
 
 def test_only_the_latest_plans_are_kept():

@@ -31,7 +31,8 @@ from ..kernels import params as kernel_params
 
 log = logging.getLogger(__name__)
 
-RENDERS_BEFORE_RECORDING = 3  # a frame held this many renders in a row is recorded (playback stays eager)
+RENDERS_BEFORE_RECORDING = 3  # a frame drawn this often (among the recent ones) is recorded; playback, a new
+KEYS_COUNTED = 8               # frame per draw, stays eager
 PLANS_KEPT = 2  # recorded frames kept (each holds its frame's tensors and its own buffers)
 
 
@@ -123,12 +124,13 @@ class FramePlan:
 
 
 class FrameGraphs:
-    """Recorded plans by key: a key rendered ``RENDERS_BEFORE_RECORDING`` times in a row gets one; the last
-    ``PLANS_KEPT`` plans are kept. Recording failures are logged once and the key stays eager."""
+    """Recorded plans by key: a key rendered ``RENDERS_BEFORE_RECORDING`` times while among the last
+    ``KEYS_COUNTED`` keys gets one (so A/B compare, two keys in turn, is recorded too); the last ``PLANS_KEPT``
+    plans are kept. Recording failures are logged once and the key stays eager."""
 
     def __init__(self) -> None:
         self._plans: OrderedDict[Hashable, FramePlan] = OrderedDict()
-        self._streak: tuple[Hashable, int] = (None, 0)
+        self._seen: OrderedDict[Hashable, int] = OrderedDict()
         self._failed: set[Hashable] = set()
 
     def render(self, key: Hashable, make: Callable[[], FramePlan], params: np.ndarray,
@@ -139,11 +141,12 @@ class FrameGraphs:
         small (then recorded again; ``eager`` draws the frame if even that fails)."""
         plan = self._plans.get(key)
         if plan is None:
-            last, count = self._streak
-            count = count + 1 if last == key else 1
-            self._streak = (key, count)
+            self._seen[key] = count = self._seen.pop(key, 0) + 1
+            while len(self._seen) > KEYS_COUNTED:
+                self._seen.popitem(last=False)
             if count < RENDERS_BEFORE_RECORDING or key in self._failed:
                 return None
+            self._seen.pop(key)
         try:
             if plan is None:
                 plan = self._plans[key] = make()
@@ -174,5 +177,5 @@ class FrameGraphs:
         """Drop every plan (their buffers and the frames they hold); whether there were any."""
         held = bool(self._plans)
         self._plans.clear()
-        self._streak = (None, 0)
+        self._seen.clear()
         return held
