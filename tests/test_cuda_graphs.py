@@ -14,8 +14,21 @@ if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")  # before triton is first imported (as test_cuda_kernels)
 pytest.importorskip("triton")
 
-from k4d_viewer.render import cuda_graphs  # noqa: E402
+from builders import camera_looking_at_origin, random_frame  # noqa: E402
+from k4d_viewer.colour import ColourSettings  # noqa: E402
+from k4d_viewer.model import ColourModel, Frame  # noqa: E402
+from k4d_viewer.render import RasterSettings, cuda_graphs  # noqa: E402
+from k4d_viewer.render.cuda_backend import CudaRasterizer  # noqa: E402
 from k4d_viewer.render.cuda_graphs import FrameGraphs, keeps_capacity, pair_capacity  # noqa: E402
+
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def small_frame(n: int, seed: int, views: int = 3) -> Frame:
+    raw = random_frame(n, views=views, seed=seed, spread=0.3, radius=(0.02, 0.06))
+    return Frame(xyz=torch.from_numpy(raw["pcds"]), radius=torch.from_numpy(raw["rads"][:, 0]),
+                 alpha=torch.from_numpy(raw["occs"][:, 0]), sh=torch.from_numpy(raw["shs"]),
+                 rgbw=torch.from_numpy(raw["rgbws"]), cents=torch.from_numpy(raw["cents"])).to(DEVICE)
 
 
 class StandIn:
@@ -112,16 +125,13 @@ def test_pair_capacity_holds_the_pairs_with_little_padding(total):
 def test_out_of_memory_drops_the_recorded_frames_and_draws_again(monkeypatch):
     """Recorded frames keep their buffers; when an eager frame runs out of GPU memory, the backend lets them go
     and draws once more before giving up."""
-    from builders import camera_looking_at_origin, random_frame
+    from builders import camera_looking_at_origin
     from k4d_viewer.colour import ColourSettings
-    from k4d_viewer.model import ColourModel, Frame
+    from k4d_viewer.model import ColourModel
     from k4d_viewer.render import RasterSettings
     from k4d_viewer.render.cuda_backend import CudaRasterizer
 
-    raw = random_frame(50, views=3, seed=1)
-    frame = Frame(xyz=torch.from_numpy(raw["pcds"]), radius=torch.from_numpy(raw["rads"][:, 0]),
-                  alpha=torch.from_numpy(raw["occs"][:, 0]), sh=torch.from_numpy(raw["shs"]),
-                  rgbw=torch.from_numpy(raw["rgbws"]), cents=torch.from_numpy(raw["cents"]))
+    frame = small_frame(50, seed=1)
     cuda = CudaRasterizer(graphs=False)
     graphs = cuda._graphs = FrameGraphs()
     graphs._plans["held"] = StandIn("held")
@@ -140,3 +150,45 @@ def test_out_of_memory_drops_the_recorded_frames_and_draws_again(monkeypatch):
     failures.clear()
     with pytest.raises(torch.OutOfMemoryError):  # nothing left to let go: the error stands
         cuda.render(frame, ColourModel.SH, camera_looking_at_origin(16, 12), ColourSettings(), RasterSettings())
+
+
+class RunAgain:
+    """Records a stage by running it, and replays it by running it again into the same output tensors: what a
+    CUDA graph does, without CUDA (so FramePlan's sizing runs here with the real kernels, interpreted)."""
+
+    def __init__(self, fn, stream, pool) -> None:
+        self._fn = fn
+        self.outputs = fn()
+        self.graph = self
+
+    def replay(self) -> None:
+        for static, fresh in zip(self.outputs, self._fn(), strict=True):
+            static.copy_(fresh)
+
+    def pool(self) -> None:
+        return None
+
+
+def test_recorded_frames_equal_the_eager_path_as_the_pair_count_changes(monkeypatch):
+    """A recorded frame while the discs grow and shrink: pair buffers sized for an earlier frame, a frame whose
+    pairs outgrow them found by ready() and drawn again, buffers shrunk later; every image equals the eager
+    path's exactly."""
+    monkeypatch.setattr(cuda_graphs.FramePlan, "recorder", RunAgain)
+    replaced = []
+    settle = cuda_graphs.FramePlan.settle
+    monkeypatch.setattr(cuda_graphs.FramePlan, "settle", lambda plan: replaced.append(settle(plan)) or replaced[-1])
+    graphed, eager = CudaRasterizer(graphs=False), CudaRasterizer(graphs=False)
+    graphed._graphs = FrameGraphs()
+    frame = small_frame(400, seed=2)
+    camera = camera_looking_at_origin(96, 72)
+    capacities = []
+    for scale in (1.0, 1.0, 1.0, 5.0, 0.4, 0.4):
+        settings = RasterSettings(radius_scale=scale, layers=5)
+        a = eager.render(frame, ColourModel.IBR, camera, ColourSettings(), settings).readback()
+        b = graphed.render(frame, ColourModel.IBR, camera, ColourSettings(), settings).readback()
+        for name in ("rgb", "alpha", "depth"):
+            assert torch.equal(getattr(a, name), getattr(b, name)), (scale, name)
+        capacities += [plan.capacity for plan in graphed._graphs._plans.values()]
+    assert len(graphed._graphs._plans) == 1
+    assert any(result is not None for result in replaced)  # the frame at 5x outgrew the buffers
+    assert capacities[0] < max(capacities) and capacities[-1] < max(capacities)  # grown, then shrunk again

@@ -63,6 +63,16 @@ class _Recorded:
                 self.graph.capture_end()
 
 
+class _Done:
+    """Stands in for the CUDA event when a plan runs on the CPU (tests): everything is done when launched."""
+
+    def record(self) -> None:
+        return None
+
+    def synchronize(self) -> None:
+        return None
+
+
 class FramePlan:
     """Stages A and B of one frame, recorded (see the module docstring).
 
@@ -70,14 +80,17 @@ class FramePlan:
     ``stage_b(a_outputs, capacity)`` launches the rest into pair buffers of ``capacity`` (pairs past it are
     dropped, never written out of bounds) and returns (accum, depth)."""
 
+    recorder = _Recorded  # what records a stage (tests swap in a stand-in that replays by running it again)
+
     def __init__(self, holds: object, device: torch.device, stage_a: Callable[[torch.Tensor], tuple],
                  stage_b: Callable[[tuple, int], tuple[torch.Tensor, torch.Tensor]]) -> None:
         self.holds = holds  # the frame: its memory must not be reused while the graphs read it
         self._stage_b = stage_b
-        self.params_host = torch.zeros(kernel_params.SIZE, dtype=torch.float32, pin_memory=True)
-        self.total_host = torch.zeros(1, dtype=torch.int64, pin_memory=True)
-        self._stream = torch.cuda.Stream()
-        self._done = torch.cuda.Event()
+        pinned = device.type == "cuda"
+        self.params_host = torch.zeros(kernel_params.SIZE, dtype=torch.float32, pin_memory=pinned)
+        self.total_host = torch.zeros(1, dtype=torch.int64, pin_memory=pinned)
+        self._stream = torch.cuda.Stream() if pinned else None
+        self._done = torch.cuda.Event() if pinned else _Done()
         self.capacity = 0
         self._b: _Recorded | None = None
 
@@ -86,13 +99,13 @@ class FramePlan:
             self.total_host.copy_(outputs[-1][-1:], non_blocking=True)
             return outputs
 
-        self._a = _Recorded(record_a, self._stream, None)
+        self._a = self.recorder(record_a, self._stream, None)
         self._pool = self._a.graph.pool()
 
     def _record_b(self, total: int) -> None:
         self._b = None
         self.capacity = pair_capacity(total)
-        self._b = _Recorded(lambda: self._stage_b(self._a.outputs, self.capacity), self._stream, self._pool)
+        self._b = self.recorder(lambda: self._stage_b(self._a.outputs, self.capacity), self._stream, self._pool)
 
     def run(self, params: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """Replay A and B for the parameter block ``params`` without waiting for either: B uses the pair
