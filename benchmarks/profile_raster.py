@@ -1,8 +1,9 @@
 """Where the cuda backend's frame time goes: each step of the rasterizer timed alone on the benchmark scenes,
-and what copying a frame into the display costs through CUDA-GL interop. A development tool; the numbers that
-count come from bench_render.py.
+for the rasterizer options in CONFIGS (tile side, batch, warps, reached tiles or bounding box); a whole render
+with and without CUDA graphs (GPU time and CPU time per call); and what copying a frame into the display costs
+through CUDA-GL interop. A development tool; the numbers that count come from bench_render.py.
 
-    python benchmarks/profile_raster.py [--case figure-4k] [--json out.json]
+    python benchmarks/profile_raster.py [--case figure-4k] [--json out.json] [--no-interop]
 """
 
 from __future__ import annotations
