@@ -133,3 +133,14 @@ def test_small_compressed_models_open_without_a_warning():
 
     model = open_model(DEMO_MODEL)  # compressed, but frames of a few hundred kB decompress faster than they play
     assert model.info.compressed and not any("decompression" in note for note in model.info.notes)
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_rows_read_alone_equal_rows_of_the_whole_array(tmp_path, compressed):
+    """read_rows (the source views a camera blends): any order, neighbours merged into one read, repeats."""
+    block = np.arange(9 * 5 * 4, dtype=np.float16).reshape(9, 5, 4)
+    path = tmp_path / "rows.npz"
+    (np.savez_compressed if compressed else np.savez)(path, block=block)
+    with NpzArchive(path) as archive:
+        for rows in ([3], [0, 1, 2], [8, 7, 0, 1], [5, 2, 6, 4], [4, 4, 3], list(range(9))[::-1]):
+            np.testing.assert_array_equal(archive.read_rows("block", rows), block[rows])
