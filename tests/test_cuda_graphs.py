@@ -1,5 +1,6 @@
-"""When the cuda backend records a frame as CUDA graphs, and how it sizes the pair buffers (no GPU needed:
-a stand-in plan; tests/test_cuda_gpu.py replays real graphs against the eager path)."""
+"""When the cuda backend records a frame as CUDA graphs, and how it sizes the pair buffers, without a GPU:
+stand-in plans for the recording policy, and FramePlan itself with a stand-in recorder and the real kernels
+(interpreted). tests/test_cuda_gpu.py replays real graphs against the eager path."""
 
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ def small_frame(n: int, seed: int, views: int = 3) -> Frame:
 
 
 class StandIn:
+    """A plan that returns its name and the first parameter, or fails where told."""
+
     def __init__(self, name, fail=False, fail_settle=False):
         self.name, self.fail, self.fail_settle, self.runs = name, fail, fail_settle, 0
 
@@ -43,12 +46,8 @@ class StandIn:
 
     def settle(self):
         if self.fail_settle:
-            raise torch_out_of_memory("CUDA out of memory recording the pair buffers")
+            raise torch.OutOfMemoryError("CUDA out of memory recording the pair buffers")
         return None
-
-
-def torch_out_of_memory(message):
-    return torch.OutOfMemoryError(message)
 
 
 def eager():
