@@ -42,27 +42,38 @@ def summarise(samples: dict[str, list[float]]) -> dict:
     return {stage: {"median": float(np.median(v)), "p90": float(np.percentile(v, 90))} for stage, v in samples.items()}
 
 
+def time_stages(cameras, frames, warmup, draw) -> dict:
+    """Median and p90 CUDA-event times of each stage of ``draw(camera)`` and of the whole frame, after
+    ``warmup`` frames. ``draw`` is a generator that yields a stage's name once it has launched the stage."""
+    samples: dict[str, list[float]] = {}
+    for i in range(warmup + frames):
+        marks = [("start", torch.cuda.Event(enable_timing=True))]
+        marks[0][1].record()
+        for name in draw(cameras[i % len(cameras)]):  # the camera swings ±10° across frames
+            marks.append((name, torch.cuda.Event(enable_timing=True)))
+            marks[-1][1].record()
+        torch.cuda.synchronize()
+        if i >= warmup:
+            for (_, before), (name, after) in zip(marks, marks[1:]):
+                samples.setdefault(name, []).append(before.elapsed_time(after))
+            samples.setdefault("frame", []).append(marks[0][1].elapsed_time(marks[-1][1]))
+    return summarise(samples)
+
+
 def bench_cuda(cameras, frame, frames, warmup, ctx) -> dict:
     """The viewer's path: CudaRasterizer.render (replayed from CUDA graphs once the frame has been drawn a few
     times, cuda_graphs.py) and the hand-over into what the window draws."""
     cuda = CudaRasterizer()
     settings, colour_settings = RasterSettings(layers=LAYERS), ColourSettings(n_srcs=N_SRCS)
     display = Display(ctx)  # the viewer's own hand-over into what the window draws
-    samples = {"render": [], "display": [], "frame": []}
-    events = [torch.cuda.Event(enable_timing=True) for _ in range(3)]
-    for i in range(warmup + frames):
-        camera = cameras[i % len(cameras)]  # the camera swings ±10° across frames
-        events[0].record()
+
+    def draw(camera):
         image = cuda.render(frame, ColourModel.IBR, camera, colour_settings, settings)
-        events[1].record()
+        yield "render"
         display.from_cuda(image.ready().accum, None, settings)
-        events[2].record()
-        torch.cuda.synchronize()
-        if i >= warmup:
-            samples["render"].append(events[0].elapsed_time(events[1]))
-            samples["display"].append(events[1].elapsed_time(events[2]))
-            samples["frame"].append(events[0].elapsed_time(events[2]))
-    result = summarise(samples)
+        yield "display"
+
+    result = time_stages(cameras, frames, warmup, draw)
     result["display_path"] = display.cuda_path + "".join(
         f" ({reason})" for reason in (display.shared_unavailable, display.cuda_fallback) if reason)
     result["recorded"] = bool(cuda._graphs is not None and cuda._graphs._plans)
@@ -74,25 +85,17 @@ def bench_cuda_stages(cameras, frame, frames, warmup, ctx) -> dict:
     cuda = CudaRasterizer(graphs=False)
     settings, colour_settings = RasterSettings(layers=LAYERS), ColourSettings(n_srcs=N_SRCS)
     display = Display(ctx)
-    samples = {"colour": [], "raster": [], "display": [], "frame": []}
-    events = [torch.cuda.Event(enable_timing=True) for _ in range(4)]
-    for i in range(warmup + frames):
-        camera = cameras[i % len(cameras)]
+
+    def draw(camera):
         centre = torch.as_tensor(camera.centre, dtype=torch.float32)  # host: no GPU read to build the params
-        events[0].record()
         rgb = cuda.evaluate_colour(frame, ColourModel.IBR, centre, colour_settings)
-        events[1].record()
+        yield "colour"
         accum, _ = cuda.render_buffers(frame.xyz, rgb, frame.radius, frame.alpha, camera, settings)
-        events[2].record()
+        yield "raster"
         display.from_cuda(accum, None, settings)
-        events[3].record()
-        torch.cuda.synchronize()
-        if i >= warmup:
-            samples["colour"].append(events[0].elapsed_time(events[1]))
-            samples["raster"].append(events[1].elapsed_time(events[2]))
-            samples["display"].append(events[2].elapsed_time(events[3]))
-            samples["frame"].append(events[0].elapsed_time(events[3]))
-    return summarise(samples)
+        yield "display"
+
+    return time_stages(cameras, frames, warmup, draw)
 
 
 def bench_anchor(cameras, frame, frames, warmup, anchor: FourK4DAnchor) -> dict:

@@ -94,7 +94,11 @@ class CudaRasterizer:
     def render_buffers(self, xyz: torch.Tensor, rgb: torch.Tensor, radius: torch.Tensor, alpha: torch.Tensor,
                        camera: Camera, settings: RasterSettings) -> tuple[torch.Tensor, torch.Tensor]:
         """(accum (H,W,4): premultiplied rgb + transmittance, depth (H,W): 0 where empty), rows top first."""
-        params = torch.from_numpy(self.params(camera, settings)).to(xyz.device)
+        return self._rasterize(xyz, rgb, radius, alpha, torch.from_numpy(self.params(camera, settings)).to(xyz.device),
+                               camera, settings)
+
+    def _rasterize(self, xyz: torch.Tensor, rgb: torch.Tensor, radius: torch.Tensor, alpha: torch.Tensor,
+                   params: torch.Tensor, camera: Camera, settings: RasterSettings) -> tuple[torch.Tensor, torch.Tensor]:
         with _oom_as_oom():
             return self._raster.rasterize(
                 xyz, rgb, radius.reshape(-1), alpha.reshape(-1), params, camera.width, camera.height,
@@ -129,11 +133,7 @@ class CudaRasterizer:
             rgb = self._ibr_colour(frame, params, colour)
         else:
             rgb = evaluate_colour(frame, colour_model, torch.as_tensor(camera.centre, dtype=torch.float32), colour)
-        with _oom_as_oom():
-            return self._raster.rasterize(
-                frame.xyz, rgb, frame.radius.reshape(-1), frame.alpha.reshape(-1), params, camera.width,
-                camera.height, 1 if settings.solid else settings.layers, settings.solid,
-                tile=self.tile_for(camera.width, camera.height), batch=self.batch)
+        return self._rasterize(frame.xyz, rgb, frame.radius, frame.alpha, params, camera, settings)
 
     def _recorded(self, frame: Frame, camera: Camera, colour: ColourSettings, settings: RasterSettings):
         """(accum, depth, pending) replayed from CUDA graphs once this frame has been drawn a few times
