@@ -188,6 +188,35 @@ def test_frame_cache_uploads_only_the_views_a_camera_blends(tmp_path):
     cache.close()
 
 
+def test_uploads_through_reused_pinned_buffers_stay_intact():
+    """Many uploads in a row through the two pinned buffers (each reused while the GPU may still copy out of
+    the other): every device frame equals its host frame, also after all later uploads have finished."""
+    from k4d_viewer.frame_upload import FrameUploader
+    from k4d_viewer.model import Frame
+
+    hosts = []
+    for seed in range(8):
+        raw = random_frame(20000 + 5000 * (seed % 3), views=12, seed=seed)
+        hosts.append(Frame(xyz=torch.from_numpy(raw["pcds"]), radius=torch.from_numpy(raw["rads"][:, 0]),
+                           alpha=torch.from_numpy(raw["occs"][:, 0]), sh=torch.from_numpy(raw["shs"]),
+                           rgbw=torch.from_numpy(raw["rgbws"]), cents=torch.from_numpy(raw["cents"])))
+    uploader = FrameUploader(torch.device("cuda"))
+    futures = [uploader.submit(host, None if i % 2 else [i, 11, 3]) for i, host in enumerate(hosts)]
+    moved = [future.result() for future in futures]
+    torch.cuda.synchronize()
+    for i, (host, (frame, done)) in enumerate(zip(hosts, moved, strict=True)):
+        assert done.query()
+        for name, value in frame.__dict__.items():
+            expected = getattr(host, name)
+            if expected is None:
+                assert value is None
+                continue
+            if i % 2 == 0 and name in ("rgbw", "cents"):
+                expected = expected[[i, 11, 3]]
+            assert value.is_cuda and torch.equal(value.cpu(), expected), (i, name)
+    uploader.close()
+
+
 @pytest.mark.parametrize("tile", [8, 16])
 def test_full_scene_equals_reference(tile):
     """The full-scene benchmark case (figure in a room covering the frame, ~8 discs per pixel) at 1920x1080.

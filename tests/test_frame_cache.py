@@ -7,7 +7,7 @@ import pytest
 import torch
 from builders import canonical_arrays, write_canonical
 from k4d_viewer.frame_cache import FrameCache, parse_bytes
-from k4d_viewer.model import open_model
+from k4d_viewer.model import Frame, open_model
 
 
 def test_parse_bytes():
@@ -101,4 +101,82 @@ def test_reads_only_the_views_a_camera_blends_and_rereads_when_it_moves(tmp_path
     assert cache.stats.disk_bytes / 2 < model.stored_bytes(0) / 2  # per read: under half the frame
     cache.wait(0, raw["cents"][23] * 1.21, 4)  # a small move: the views held still cover it
     assert cache.stats.disk_reads == 2
+    cache.close()
+
+
+def _frame_of(raw: dict) -> Frame:
+    return Frame(xyz=torch.from_numpy(raw["pcds"]), radius=torch.from_numpy(raw["rads"][:, 0]),
+                 alpha=torch.from_numpy(raw["occs"][:, 0]), sh=torch.from_numpy(raw["shs"]),
+                 rgbw=torch.from_numpy(raw["rgbws"]), cents=torch.from_numpy(raw["cents"]))
+
+
+def test_uploads_copy_the_frame_or_its_chosen_views_through_reused_buffers():
+    """Each upload equals its host frame (or those rows of rgbw and cents, in the order asked), no result
+    shares memory with the staging buffers (a later upload leaves earlier results alone), and the buffers are
+    reused, and grown only for a larger frame."""
+    from builders import random_frame
+    from k4d_viewer.frame_upload import SLOTS, FrameUploader, upload_bytes
+
+    small, large = _frame_of(random_frame(500, views=9, seed=1)), _frame_of(random_frame(2000, views=9, seed=2))
+    uploader = FrameUploader(torch.device("cpu"))
+    results = []
+    for host, rows in [(small, None), (small, [7, 2, 3]), (small, None), (large, [0, 8]), (small, [4])]:
+        moved, done = uploader.submit(host, rows).result()
+        assert done.query()
+        assert moved.nbytes() == upload_bytes(host, rows)
+        results.append((host, rows, moved, {k: v.clone() for k, v in moved.__dict__.items() if v is not None}))
+    buffers = [slot.buffer for slot in uploader._slots]
+    assert len(buffers) == SLOTS
+    for host, rows, moved, copy in results:
+        for name, value in moved.__dict__.items():
+            expected = getattr(host, name)
+            if expected is None:
+                assert value is None
+                continue
+            if rows is not None and name in ("rgbw", "cents"):
+                expected = expected[rows]
+            assert torch.equal(value, expected) and torch.equal(value, copy[name]), name
+            for buffer in buffers:  # results live in memory of their own
+                start, end = buffer.data_ptr(), buffer.data_ptr() + buffer.numel()
+                assert not start <= value.data_ptr() < end
+    # five uploads through two buffers: the one that took the large frame grew, the other kept its first size
+    sizes = sorted(buffer.numel() for buffer in buffers)
+    assert sizes[0] >= upload_bytes(small, None) and sizes[1] >= upload_bytes(large, [0, 8]) > sizes[0]
+    uploader.close()
+
+
+def test_the_device_tier_holds_the_blended_views_within_its_budget(tmp_path):
+    """The device tier (run on the CPU here, with copies that finish at once): a frame comes back with only the
+    n_srcs views a camera blends, its colour equals the whole frame's, the device cache stays within its budget
+    while playing through, and frames already there are returned without another copy."""
+    from builders import random_frame
+    from k4d_viewer.colour import evaluate_colour
+    from k4d_viewer.model import ColourModel, save_canonical
+
+    frames = []
+    for seed in range(6):
+        raw = random_frame(2000, views=24, seed=seed)
+        frames.append({"xyz": raw["pcds"], "radius": raw["rads"][:, 0], "alpha": raw["occs"][:, 0],
+                       "rgbw": raw["rgbws"], "cents": raw["cents"], "sh": raw["shs"]})
+    save_canonical(tmp_path / "m.npz", frames, colour="ibr")
+    model = open_model(tmp_path / "m.npz")
+    centre = frames[0]["cents"][5].astype(np.float32) * 1.3
+    one = model.read_frame(0)
+    blended_bytes = one.nbytes() - (one.rgbw.numel() + one.cents.numel()) * 2 * (24 - 4) // 24
+    budget = 3 * blended_bytes
+    cache = FrameCache(model, torch.device("cpu"), host_budget=1 << 30, device_budget=budget, lookahead=2,
+                       device_tier=True)
+    c = torch.tensor(centre)
+    for index in list(range(6)) * 2:
+        frame = cache.wait(index, centre, 4)
+        cache.prefetch(index, 1, centre, 4)
+        assert frame.rgbw.shape[0] == 4 and frame.cents.shape[0] == 4
+        assert cache.stats.device_bytes <= budget
+        full = model.read_frame(index)
+        torch.testing.assert_close(evaluate_colour(frame, ColourModel.IBR, c),
+                                   evaluate_colour(full, ColourModel.IBR, c), atol=1e-6, rtol=0)
+        assert cache.status(index) == "device"
+        assert cache.wait(index, centre, 4) is frame  # held: no second copy
+    assert cache.stats.device_peak <= budget
+    assert len(cache._device) <= 3
     cache.close()

@@ -1,6 +1,6 @@
 """Frames on their way from disk to the GPU: a bounded host cache, a bounded device cache, prefetch.
 
-disk ──(worker threads)──> host cache (pinned memory when CUDA is present) ──(copy stream)──> device cache
+disk ──(reader threads)──> host cache ──(upload thread: pinned buffers, copy stream)──> device cache
 
 Both caches are LRU and bounded in bytes; the frame on screen and the frames just ahead in the playback
 direction are kept. Reads happen on worker threads and host-to-device copies on their own CUDA stream, so the
@@ -19,12 +19,13 @@ import time
 from collections import OrderedDict
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from .errors import InputError
+from .frame_upload import FrameUploader, upload_bytes
 from .model import Frame, Model
 
 GiB = 1 << 30
@@ -77,16 +78,21 @@ class FrameCache:
     """Asynchronous frame access with bounded host and device caches."""
 
     def __init__(self, model: Model, device: torch.device, host_budget: int | None = None,
-                 device_budget: int | None = None, workers: int = 4, lookahead: int = 8) -> None:
+                 device_budget: int | None = None, workers: int = 4, lookahead: int = 8,
+                 device_tier: bool | None = None) -> None:
+        """``device_tier``: keep a device cache and upload into it (default: on CUDA devices; tests turn it on
+        for the CPU, where the same code runs with copies that finish at once)."""
         self.model = model
         self.device = device
         self.on_gpu = device.type == "cuda"
+        self.device_tier = self.on_gpu if device_tier is None else device_tier
         self.host_budget = default_host_budget() if host_budget is None else host_budget
         self.device_budget = default_gpu_budget(device) if device_budget is None else device_budget
         self.lookahead = lookahead
         self.stats = CacheStats()
         self._host: OrderedDict[int, Frame] = OrderedDict()
         self._device: OrderedDict[tuple, tuple[Frame, torch.cuda.Event | None]] = OrderedDict()
+        self._uploads: dict[tuple, tuple[Future, int]] = {}  # copies to the device in flight, with their bytes
         self._reads: dict[int, Future] = {}
         self._window: tuple[list[int], object, int | None] = ([], None, None)  # the read-ahead of the last prefetch
         self._held: dict[int, tuple[int, ...] | None] = {}  # source views each host frame holds (None: all)
@@ -96,7 +102,7 @@ class FrameCache:
         self._cents: dict[int, np.ndarray] = {}  # source-camera centres of every frame read (tiny)
         self._workers = workers
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="k4d-frame-reader")
-        self._stream = torch.cuda.Stream(device) if self.on_gpu else None
+        self._uploader = FrameUploader(device) if self.device_tier else None
         self.last_load_ms = 0.0
 
     # -- reading from disk (worker threads) -------------------------------------------------------------
@@ -114,9 +120,6 @@ class FrameCache:
         else:
             frame = self.model.read_frame(index)
             nbytes = frame.nbytes()
-        if self.on_gpu:  # pinned host memory: asynchronous, full-speed copies to the GPU
-            frame = replace(frame, **{k: (v.pin_memory() if v is not None else None)
-                                      for k, v in frame.__dict__.items()})
         return frame, views, cents, nbytes, time.perf_counter() - start
 
     @staticmethod
@@ -186,20 +189,24 @@ class FrameCache:
         return tuple(sorted(int(v) for v in chosen))
 
     def _upload(self, index: int, views: tuple[int, ...] | None) -> None:
+        """Start copying host frame ``index`` (only ``views`` of it, when given) to the device."""
         host, held = self._host[index], self._held.get(index)
+        rows = None
         if views is not None and host.rgbw is not None:
-            rows = views if held is None else [held.index(v) for v in views]  # the host frame's own rows
-            subset = torch.tensor(rows, dtype=torch.long)
-            host = replace(host, rgbw=host.rgbw[subset], cents=host.cents[subset])
-            # index_select made an ordinary (pageable) copy: pin it so the copy below stays asynchronous
-            host = replace(host, rgbw=host.rgbw.pin_memory(), cents=host.cents.pin_memory())
-        self._evict_device(room_for=host.nbytes())  # make room first: the budget holds at every moment
-        with torch.cuda.stream(self._stream):
-            frame = host.to(self.device)
-            done = torch.cuda.Event()
-            done.record(self._stream)
-        self._device[(index, views)] = (frame, done)
+            rows = list(views) if held is None else [held.index(v) for v in views]  # the host frame's own rows
+        nbytes = upload_bytes(host, rows)
+        self._evict_device(room_for=nbytes)  # make room first: the budget holds at every moment
+        self._uploads[(index, views)] = (self._uploader.submit(host, rows), nbytes)
         self._account()
+
+    def _collect_uploads(self) -> None:
+        """Uploads whose copies have been launched join the device cache (with the event that says when they
+        have finished); an upload that failed raises here, on the caller's thread."""
+        for key, (future, _) in list(self._uploads.items()):
+            if future.done():
+                del self._uploads[key]
+                self._device[key] = future.result()
+                self._account()
 
     # -- public API -----------------------------------------------------------------------------------
 
@@ -211,21 +218,24 @@ class FrameCache:
         in full); without them, all views.
         """
         self._collect()
-        views = self._views(index, centre, n_srcs) if self.on_gpu else None
+        views = self._views(index, centre, n_srcs) if self.device_tier else None
         self._protected = {index}
-        if not self.on_gpu:
+        if not self.device_tier:
             if self._host_has(index, centre, n_srcs):
                 self._host.move_to_end(index)
                 return self._host[index]
             self._start_read(index, centre, n_srcs)
             return None
+        self._collect_uploads()
         key = (index, views)
         if (index, None) in self._device and self._device[(index, None)][1] is None:
             key = (index, None)  # the whole frame is already there: it has every view
+        if key in self._uploads:
+            return None
         if key in self._device:
             frame, done = self._device[key]
             if done is None or done.query():
-                if done is not None:  # first hand-over: the render stream now uses memory of the copy stream
+                if done is not None and self.on_gpu:  # first hand-over: the render stream uses the copy's memory
                     for tensor in frame.__dict__.values():
                         if tensor is not None:
                             tensor.record_stream(torch.cuda.current_stream(self.device))
@@ -250,8 +260,11 @@ class FrameCache:
                 raise TimeoutError(f"frame {index} did not load within {timeout} s")
             self._refill()
             reading = self._reads.get(index)
+            uploads = [future for key, (future, _) in self._uploads.items() if key[0] == index]
             if reading is not None:  # sleep until the read ends (or another one frees a reader to refill)
                 wait_futures([reading, *self._reads.values()], timeout=0.05, return_when=FIRST_COMPLETED)
+            elif uploads:
+                wait_futures(uploads, timeout=0.05)
             else:
                 time.sleep(0.0005)
         return frame
@@ -273,10 +286,11 @@ class FrameCache:
         self._protected = {index, *window}
         self._window = (window, centre, n_srcs)
         self._refill()
-        if self.on_gpu and window:
+        if self.device_tier and window:
             following = window[0]
             views = self._views(following, centre, n_srcs)
-            if self._host_has(following, centre, n_srcs) and (following, views) not in self._device:
+            key = (following, views)
+            if self._host_has(following, centre, n_srcs) and key not in self._device and key not in self._uploads:
                 self._upload(following, views)
 
     def _refill(self) -> None:
@@ -304,7 +318,8 @@ class FrameCache:
 
     def _account(self) -> None:
         self.stats.host_bytes = sum(f.nbytes() for f in self._host.values())
-        self.stats.device_bytes = sum(f.nbytes() for f, _ in self._device.values())
+        self.stats.device_bytes = (sum(f.nbytes() for f, _ in self._device.values())
+                                   + sum(nbytes for _, nbytes in self._uploads.values()))
         self.stats.host_peak = max(self.stats.host_peak, self.stats.host_bytes)
         self.stats.device_peak = max(self.stats.device_peak, self.stats.device_bytes)
 
@@ -333,3 +348,5 @@ class FrameCache:
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
+        if self._uploader is not None:
+            self._uploader.close()
