@@ -70,3 +70,24 @@ def test_compact_colours_without_their_range_are_one_line(tmp_path):
 
     with pytest.raises(InputError, match="rgbw_range.*missing"):
         open_model(broken)
+
+
+@pytest.mark.parametrize("key, value", [("rgbw_range", np.array([0.0, 1e30], np.float32)),
+                                        ("sh_scale", np.float16(60000.0))])
+def test_a_range_or_scale_that_overflows_float16_is_one_line(tmp_path, key, value, capsys):
+    """Finite stored values that decode beyond float16 (Inf colours or SH) are refused when the frame is read,
+    naming the key, instead of rendering NaN."""
+    from builders import random_frame
+    from k4d_viewer.model import save_canonical
+    from k4d_viewer.model.compact import compact_frame
+
+    raw = random_frame(300, views=6, seed=1)
+    frame = compact_frame({"xyz": raw["pcds"], "radius": raw["rads"][:, 0], "alpha": raw["occs"][:, 0],
+                           "rgbw": raw["rgbws"], "cents": raw["cents"], "sh": raw["shs"]})
+    frame[key] = np.broadcast_to(value, frame[key].shape).copy()
+    save_canonical(tmp_path / "m.npz", [frame], colour="ibr")
+    out = tmp_path / "out.png"
+    assert main(["render", str(tmp_path / "m.npz"), "-o", str(out), "--size", "64x48"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and f"frame.0.{key}" in error and "Inf" in error
+    assert not out.exists()

@@ -216,12 +216,20 @@ class CanonicalModel:
                 array = array.astype(np.float32) / 255.0
             arrays[name] = array
         if arrays.get("rgbw") is not None and arrays["rgbw"].dtype == np.uint8:
-            arrays["rgbw"] = decode_rgbw(arrays["rgbw"], arrays["rgbw_range"])
+            arrays["rgbw"] = self._decoded(decode_rgbw(arrays["rgbw"], arrays["rgbw_range"]), prefix + "rgbw_range")
         if arrays.get("sh") is not None and arrays["sh"].dtype == np.int8:
-            arrays["sh"] = decode_sh(arrays["sh"], arrays["sh_scale"])
+            arrays["sh"] = self._decoded(decode_sh(arrays["sh"], arrays["sh_scale"]), prefix + "sh_scale")
         for name in COMPACT_KEYS:
             arrays.pop(name, None)
         return Frame(**{name: torch.from_numpy(np.ascontiguousarray(array)) for name, array in arrays.items()})
+
+    def _decoded(self, array: np.ndarray, key: str) -> np.ndarray:
+        """A compact array decoded to float16: a range or scale too large for float16 overflows it."""
+        try:
+            check_values(self.archive, key, array)
+        except InputError:
+            raise InputError(self.archive.path, "decodes to values beyond float16's range (Inf)", key=key) from None
+        return array
 
     def close(self) -> None:
         self.archive.close()
