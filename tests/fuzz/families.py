@@ -214,3 +214,49 @@ def npz_semantics(rng: random.Random, cid: str) -> Case:
         arrays[key] = arrays[key][..., None, None]
     return _model_case(rng, cid, f"sem-{what}", "m.npz", zb.npz_bytes(arrays), expect, key,
                        values_only=what in ("nan", "inf", "negative"))
+
+
+# -- .npz: compact colours (convert --compact) -----------------------------------------------------------------
+
+def npz_compact(rng: random.Random, cid: str) -> Case:
+    """A compact canonical model (uint8 colours + logit range, int8 SH + per-point scale) with one of its
+    compact parts broken or strange."""
+    from k4d_viewer.model.compact import compact_frame
+
+    arrays = _base(rng, runtime=False)
+    for index in range(2):
+        prefix = f"frame.{index}."
+        frame = compact_frame({k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)})
+        arrays.update({prefix + k: v for k, v in frame.items()})
+    index = rng.randrange(2)
+    key = f"frame.{index}." + rng.choice(["rgbw_range", "sh_scale"])
+    what = rng.choice(["nan", "inf", "overflow", "inverted", "zero", "negative", "drop", "wrong-shape",
+                       "wrong-dtype", "codes-dtype"])
+    expect, values_only = "error", False
+    array = arrays[key]
+    if what in ("nan", "inf", "overflow"):
+        array = array.copy()
+        array.reshape(-1)[rng.randrange(array.size)] = {"nan": np.nan, "inf": np.inf, "overflow": 6e4}[what]
+        if what == "overflow" and key.endswith("rgbw_range"):
+            array = array.astype(np.float32)
+            array[-1] = 1e30
+        values_only = True
+    elif what == "inverted":
+        array = array[::-1].copy() if key.endswith("rgbw_range") else -array
+        expect = "any"
+    elif what in ("zero", "negative"):
+        array = np.zeros_like(array) if what == "zero" else -np.abs(array)
+        expect = "any"
+    elif what == "wrong-shape":
+        array = array.reshape(-1)[:-1] if array.size > 1 else np.zeros((2, 2), array.dtype)
+    elif what == "wrong-dtype":
+        array = array.astype(rng.choice([np.int32, np.complex64, np.bool_]))
+    elif what == "codes-dtype":
+        codes = key.replace("rgbw_range", "rgbw").replace("sh_scale", "sh")
+        arrays[codes] = arrays[codes].astype(np.int8 if arrays[codes].dtype == np.uint8 else np.uint8)
+    if what == "drop":
+        arrays.pop(key)
+    else:
+        arrays[key] = array
+    return _model_case(rng, cid, f"compact-{what}", "m.npz", zb.npz_bytes(arrays), expect, key,
+                       values_only=values_only)

@@ -273,8 +273,10 @@ def path_file_case(rng: random.Random, cid: str) -> Case:
     if what == "drop":  # a required key
         data.pop(rng.choice(["format", "version", "keyframes"] if "keyframes" in data else
                             ["render_width", "render_height", "camera_path"]))
-    elif what == "type":
-        data[rng.choice(sorted(data))] = rng.choice(["x", None, {}, [], True, -1])
+    elif what == "type":  # a wrong type or range (but -1 is a valid tension, True a valid loop, size optional)
+        name = rng.choice(sorted(data))
+        valid = {"tension": (int, -1), "loop": (bool, True), "size": (type(None), None)}.get(name)
+        data[name] = rng.choice([v for v in ("x", None, {}, [], True, -1) if (type(v), v) != valid])
     elif what == "nan":
         text = json.dumps(data).replace("10", "NaN", 1)
     elif what == "empty":

@@ -18,6 +18,7 @@ FAMILIES = [  # (weight, generator)
     (2, families.npz_npy_lies),
     (1, families.npz_bombs_and_pickles),
     (3, families.npz_semantics),
+    (2, families.npz_compact),
     (3, families2.ply_mutation),
     (2, families2.camera_mutation),
     (2, families2.rig_mutation),
