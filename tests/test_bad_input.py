@@ -248,3 +248,14 @@ def test_process_exit_code_and_no_traceback(tmp_path):
 ])
 def test_bad_viewer_flags(capsys, flags, problem):
     assert_one_line_error(capsys, ["view", *flags], problem)
+
+
+def test_input_errors_cross_process_boundaries_unchanged():
+    """Bake workers are processes: an InputError raised there must reach the command as the same one line."""
+    import pickle
+
+    from k4d_viewer.errors import InputError
+
+    error = InputError("images/00/000001.png", "not an image file (unknown format)", key="k\x01")
+    copy = pickle.loads(pickle.dumps(error))
+    assert isinstance(copy, InputError) and str(copy) == str(error)

@@ -149,15 +149,20 @@ def test_interrupted_bake_resumes_and_plays(synthetic, tmp_path, monkeypatch, ca
     ("unknown-preset", "unknown preset"),
     ("missing-image", "missing (no image"),
     ("bad-mask", "mask is"),
+    ("not-an-image", "not an image file"),
+    ("truncated-image", "not a readable image"),
+    ("nan-weights", "contains NaN"),
 ])
 def test_bad_input_is_one_line(synthetic, tmp_path, case, message):
     weights, data = synthetic
     flags = []
-    if case in ("missing-key", "old-names"):
+    if case in ("missing-key", "old-names", "nan-weights"):
         with np.load(weights) as source:
             arrays = {k: source[k] for k in source.files}
         if case == "missing-key":
             del arrays["sampler.geo_regressor.mlp.linears.1.weight"]
+        elif case == "nan-weights":  # would bake into NaN radii that the viewer then refuses
+            arrays["sampler.geo_regressor.mlp.linears.0.weight"][3, 2] = np.nan
         else:  # an older release: colour MLPs without '.mlp.', index pairs absent
             for key in [k for k in arrays if ".rgb_mlp.mlp." in k or ".sh_mlp.mlp." in k]:
                 arrays[key.replace(".mlp.linears", ".linears")] = arrays.pop(key)
@@ -173,6 +178,11 @@ def test_bad_input_is_one_line(synthetic, tmp_path, case, message):
         shutil.copytree(data, copy, ignore=shutil.ignore_patterns("videos_libx265"))
         if case == "missing-image":
             (copy / "images" / "02" / "000001.png").unlink()
+        elif case == "not-an-image":  # frame 0: the bake stops before any frame is done and leaves nothing
+            (copy / "images" / "01" / "000000.png").write_bytes(b"not a PNG")
+        elif case == "truncated-image":
+            image = copy / "images" / "03" / "000000.png"
+            image.write_bytes(image.read_bytes()[:200])
         else:
             from PIL import Image
 
@@ -187,6 +197,11 @@ def test_bad_input_is_one_line(synthetic, tmp_path, case, message):
     assert result.returncode == 2 and message in result.stderr, result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert not out.exists()
+    kept = sorted(p.name for p in (tmp_path / "out.npz.k4d-bake").glob("frame_*.npz"))
+    if case == "missing-image":  # frame 1's image: frame 0 was done and stays for --resume
+        assert kept == ["frame_000000.npz"]
+    else:  # stopped before any frame was done: nothing left behind
+        assert not (tmp_path / "out.npz.k4d-bake").exists()
 
 
 def test_weights_file_in_the_viewer_says_how_to_bake(synthetic, capsys):

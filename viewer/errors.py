@@ -23,6 +23,10 @@ class InputError(Exception):
         parts.append(printable(problem, limit=None))
         super().__init__(": ".join(parts))
 
+    def __reduce__(self) -> tuple:
+        """Pickled as its message, so the error crosses from a worker process (bake decoding) unchanged."""
+        return (InputError, (None, str(self)))
+
 
 def printable(text: str, limit: int | None = MAX_PART) -> str:
     """``text`` with control and unprintable characters escaped, shortened to ``limit`` characters."""

@@ -192,6 +192,10 @@ class FrameStore:
     def done(self, frame: int) -> bool:
         return self._path(frame).is_file()
 
+    def holds_frames(self) -> bool:
+        """Whether any finished frame is kept (else there is nothing to resume)."""
+        return any(self.folder.glob("frame_*.npz"))
+
     def _path(self, frame: int) -> Path:
         return self.folder / f"frame_{frame:06d}.npz"
 

@@ -124,14 +124,12 @@ class Dataset:
 
     def raw(self, view: int, frame: int) -> tuple[np.ndarray, np.ndarray]:
         """(image (H, W, 3) uint8 RGB, mask (H, W) uint8) as stored."""
-        from PIL import Image
-
         if self.images is not None:
-            image = np.array(Image.open(self._file(self.images, view, frame)).convert("RGB"))  # writable
+            image = read_image(self._file(self.images, view, frame), "RGB")
         else:
             image = self._video_frame(self.videos / f"{self.cameras[view].name}.mp4", frame)
         if self.masks.is_dir():
-            mask = np.asarray(Image.open(self._file(self.masks, view, frame)).convert("L"))
+            mask = read_image(self._file(self.masks, view, frame), "L")
         elif self.mask_videos is not None:
             mask = self._video_frame(self.mask_videos / f"{self.cameras[view].name}.mp4", frame)[..., 0]
         elif self.videos is not None:  # masks are (R+G+B > 12) of the video frames (spec §8.3)
@@ -218,3 +216,18 @@ class VideoReader:
         if self._container is not None:
             self._container.close()
             self._container = None
+
+
+def read_image(path: Path, mode: str) -> np.ndarray:
+    """An image file as a writable uint8 array in PIL ``mode`` ("RGB" or "L"); InputError naming the file when
+    it is not an image, is cut short or is too large to decode safely."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            return np.array(image.convert(mode))
+    except Image.UnidentifiedImageError:
+        raise InputError(path, "not an image file (unknown format)") from None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(path, f"not a readable image ({reason})") from None

@@ -11,6 +11,7 @@ import torch
 
 from ..errors import InputError
 from ..model.npz import NpzArchive
+from ..model.validate import check_values
 from .grid import KPLANES_GRID, KPlanes
 from .networks import FEATURE_BLOCKS, Mlp
 
@@ -107,7 +108,9 @@ class WeightsFile:
                 header = self.archive.header(stored[key])
                 if tuple(header.shape) != shape:
                     raise InputError(self.path, f"has shape {tuple(header.shape)}, expected {shape}", key=key)
-                tensors[key] = torch.from_numpy(self.archive.read(stored[key]).astype("float32"))
+                array = self.archive.read(stored[key])
+                check_values(self.archive, stored[key], array)  # NaN or Inf would bake into NaN points
+                tensors[key] = torch.from_numpy(array.astype("float32"))
             frames = {}
             for key in stored:
                 match = _PCDS.match(key)
@@ -142,7 +145,10 @@ class WeightsFile:
 
     def points(self, sampler: SamplerWeights, frame: int) -> torch.Tensor:
         """(N, 3) fp32 points of ``frame`` (the background has one point set, slot 0, for every frame)."""
-        return torch.from_numpy(self.archive.read(self._points_key(sampler, frame)).astype("float32"))
+        key = self._points_key(sampler, frame)
+        array = self.archive.read(key)
+        check_values(self.archive, key, array)
+        return torch.from_numpy(array.astype("float32"))
 
     def close(self) -> None:
         self.archive.close()

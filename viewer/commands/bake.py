@@ -122,6 +122,10 @@ def run(args: argparse.Namespace) -> int:
                 for index, frame in enumerate(todo):
                     following = todo[index + 1] if index + 1 < len(todo) else None
                     store.save(frame, baker.frame(frame, progress=lambda: bar.update(1), next_frame=following))
+        except BaseException:
+            if not store.holds_frames():  # stopped before any frame was done: nothing to resume, nothing left
+                store.remove()
+            raise
         finally:
             baker.close()
         count = write_output(args.output, args.layout, store, frames, preset, f"4K4D {preset.name}")
