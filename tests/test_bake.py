@@ -152,6 +152,7 @@ def test_interrupted_bake_resumes_and_plays(synthetic, tmp_path, monkeypatch, ca
     ("not-an-image", "not an image file"),
     ("truncated-image", "not a readable image"),
     ("nan-weights", "contains NaN"),
+    ("nan-camera", "entry 'K_00' holds NaN or Inf"),
 ])
 def test_bad_input_is_one_line(synthetic, tmp_path, case, message):
     weights, data = synthetic
@@ -180,6 +181,12 @@ def test_bad_input_is_one_line(synthetic, tmp_path, case, message):
             (copy / "images" / "02" / "000001.png").unlink()
         elif case == "not-an-image":  # frame 0: the bake stops before any frame is done and leaves nothing
             (copy / "images" / "01" / "000000.png").write_bytes(b"not a PNG")
+        elif case == "nan-camera":  # would bake a frame with views from nowhere
+            intri = copy / "intri.yml"
+            lines = intri.read_text().splitlines()
+            at = lines.index("K_00: !!opencv-matrix") + 4
+            lines[at] = "  data: [.nan, " + lines[at].split(", ", 1)[1]  # fx is NaN
+            intri.write_text("\n".join(lines) + "\n")
         elif case == "truncated-image":
             image = copy / "images" / "03" / "000000.png"
             image.write_bytes(image.read_bytes()[:200])

@@ -57,6 +57,8 @@ def read_opencv_yaml(path: Path) -> dict[str, Any]:
         where = f" (line {line + 1})" if line is not None else ""
         problem = getattr(exc, "problem", None)
         detail = f": {problem}" if isinstance(problem, str) and "alias" in problem else ""
+        if type(exc) is ValueError and str(exc).startswith("opencv-matrix"):  # _construct_matrix's own words
+            detail = f": {exc}"
         raise InputError(path, f"not a valid OpenCV YAML file{where}{detail}") from None
     except RecursionError:
         raise InputError(path, "not a valid OpenCV YAML file (nested too deeply)") from None
@@ -158,6 +160,8 @@ def _entry(data: dict[str, Any], path: Path, key: str, shape: tuple[int, ...]) -
         raise InputError(path, f"entry '{key}' must be numbers") from None
     if array.size != int(np.prod(shape)):
         raise InputError(path, f"entry '{key}' must have {int(np.prod(shape))} values (got {array.size})")
+    if not np.isfinite(array).all():
+        raise InputError(path, f"entry '{key}' holds NaN or Inf")
     return array.reshape(shape)
 
 
