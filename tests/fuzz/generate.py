@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import families, families2
+from . import families, families2, families_bake
 from .cases import Case, canonical_arrays, ply_bytes
 from .zipbytes import npz_bytes
 
@@ -26,6 +26,7 @@ FAMILIES = [  # (weight, generator)
     (1, families2.special_file_case),
     (2, families2.path_file_case),
     (1, families2.job_file_case),
+    (1, families_bake.bake_case),
 ]
 
 
@@ -39,7 +40,9 @@ def generate(seed: int, count: int) -> Iterator[Case]:
 
 
 def write_bases(root: Path) -> None:
-    """The valid model and PLY that camera, rig and flag cases read (``../base.npz``, ``../base.ply``)."""
+    """The valid model and PLY that camera, rig and flag cases read (``../base.npz``, ``../base.ply``) and the
+    weights file bake cases read."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "base.npz").write_bytes(npz_bytes(canonical_arrays(np.random.default_rng(7))))
     (root / "base.ply").write_bytes(ply_bytes(np.random.default_rng(7)))
+    families_bake.write_bake_weights(root)
