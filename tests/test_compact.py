@@ -91,3 +91,23 @@ def test_a_range_or_scale_that_overflows_float16_is_one_line(tmp_path, key, valu
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and f"frame.0.{key}" in error and "Inf" in error
     assert not out.exists()
+
+
+def test_compact_keeps_positions_and_stores_rgb_in_8_bits(tmp_path):
+    """A capture's float32 positions stay float32 (float16 would move points ~1 mm at 2 m, against 2-3 mm point
+    spacing), and float rgb colours become uint8, read back within half a step."""
+    from k4d_viewer.model import save_canonical
+
+    rng = np.random.default_rng(3)
+    frame = {"xyz": (rng.normal(size=(500, 3)) + [0, 1.7, 0]).astype(np.float32),
+             "radius": rng.uniform(0.002, 0.004, 500).astype(np.float32),
+             "alpha": np.ones(500, np.float32), "rgb": rng.uniform(0, 1, (500, 3)).astype(np.float32)}
+    save_canonical(tmp_path / "m.npz", [frame], colour="rgb")
+    assert main(["convert", str(tmp_path / "m.npz"), "-o", str(tmp_path / "c.npz"), "--compact"]) == 0
+    with np.load(tmp_path / "c.npz") as stored:
+        assert stored["frame.0.xyz"].dtype == np.float32 and stored["frame.0.rgb"].dtype == np.uint8
+    model = open_model(tmp_path / "c.npz")
+    read = model.read_frame(0)
+    assert np.array_equal(read.xyz.numpy(), frame["xyz"])
+    assert np.abs(read.rgb.numpy() - frame["rgb"]).max() <= 0.5 / 255 + 1e-6
+    model.close()

@@ -1,6 +1,7 @@
 """Compact storage of a canonical model's colours (``convert --compact``): about half the bytes per frame, so
 playback from disk reads half as much.
 
+- ``rgb`` (N, 3) as uint8 (the PLY colours' own precision);
 - ``rgbw`` (S, N, 4) as uint8: colours in steps of 1/255 (the source images' own precision) and blend logits
   in 255 steps over the frame's logit range, kept in ``rgbw_range`` (2,) float32 [low, high];
 - ``sh`` (N, 3, C) as int8 with one scale per point, ``sh_scale`` (N,) float16: coefficient = q · scale.
@@ -58,10 +59,13 @@ def decode_sh(codes: np.ndarray, scale: np.ndarray) -> np.ndarray:
 
 
 def compact_frame(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """A frame's arrays with the colours in compact form (positions, radii and opacities as fp16)."""
+    """A frame's arrays with the colours in compact form; radii and opacities as fp16. Positions keep their
+    precision: float16 steps are 1 mm at 2 m from the origin, coarse next to a capture's 2-3 mm point spacing."""
     out = dict(arrays)
-    for name in ("xyz", "radius", "alpha"):
+    for name in ("radius", "alpha"):
         out[name] = np.asarray(arrays[name]).astype(np.float16)
+    if arrays.get("rgb") is not None and np.asarray(arrays["rgb"]).dtype.kind == "f":
+        out["rgb"] = np.round(np.clip(np.asarray(arrays["rgb"], np.float32), 0, 1) * 255).astype(np.uint8)
     if "rgbw" in arrays:
         out["rgbw"], out["rgbw_range"] = encode_rgbw(arrays["rgbw"])
     if arrays.get("sh") is not None:
