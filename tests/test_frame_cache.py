@@ -180,3 +180,30 @@ def test_the_device_tier_holds_the_blended_views_within_its_budget(tmp_path):
     assert cache.stats.device_peak <= budget
     assert len(cache._device) <= 3
     cache.close()
+
+
+def test_uploads_fall_back_to_ordinary_memory_when_pinning_fails(monkeypatch, caplog):
+    """Page-locking can fail when little RAM is left: uploads then go through ordinary buffers, with one
+    warning, and still copy the frame exactly."""
+    from builders import random_frame
+    from k4d_viewer.frame_upload import FrameUploader
+
+    real_empty = torch.empty
+
+    def empty(*args, pin_memory=False, **kwargs):
+        if pin_memory:
+            raise RuntimeError("CUDA error: out of memory (page-locked)")
+        return real_empty(*args, **kwargs)
+
+    uploader = FrameUploader(torch.device("cpu"))
+    uploader._pinned = True  # as on a CUDA device
+    monkeypatch.setattr(torch, "empty", empty)
+    host = _frame_of(random_frame(400, views=5, seed=3))
+    with caplog.at_level("WARNING"):
+        for rows in (None, [4, 0]):
+            moved, _ = uploader.submit(host, rows).result()
+            assert torch.equal(moved.rgbw, host.rgbw if rows is None else host.rgbw[rows])
+    monkeypatch.setattr(torch, "empty", real_empty)
+    warnings = [r for r in caplog.records if "ordinary memory" in r.getMessage()]
+    assert len(warnings) == 1 and "page-locked" in warnings[0].getMessage()
+    uploader.close()

@@ -13,6 +13,7 @@ On a CPU device (tests) the same code runs with plain buffers and copies that fi
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import replace
@@ -20,6 +21,8 @@ from dataclasses import replace
 import torch
 
 from .model import Frame
+
+log = logging.getLogger(__name__)
 
 SLOTS = 2       # pinned buffers used in turn: one is filled while the copies out of the other finish
 ALIGN = 256     # byte alignment of each array inside a buffer
@@ -59,6 +62,7 @@ class FrameUploader:
     def __init__(self, device: torch.device) -> None:
         self.device = device
         self._cuda = device.type == "cuda"
+        self._pinned = self._cuda
         self._stream = torch.cuda.Stream(device) if self._cuda else None
         self._slots = [_Slot() for _ in range(SLOTS)]
         self._turn = 0
@@ -83,7 +87,7 @@ class FrameUploader:
             offset += -(-nbytes // ALIGN) * ALIGN
         if slot.buffer is None or slot.buffer.numel() < offset:
             slot.buffer = None  # release the old buffer before pinning a larger one
-            slot.buffer = torch.empty(max(offset, 1), dtype=torch.uint8, pin_memory=self._cuda)
+            slot.buffer = self._allocate(max(offset, 1))
         moved = {}
         with torch.cuda.stream(self._stream) if self._cuda else nullcontext():
             for name, tensor, shape, start, nbytes in layout:
@@ -100,6 +104,19 @@ class FrameUploader:
             else:
                 slot.done = _Finished()
         return replace(host, **moved), slot.done
+
+    def _allocate(self, nbytes: int) -> torch.Tensor:
+        """A staging buffer: pinned where possible; if page-locking fails (little RAM left), an ordinary one,
+        with which each copy waits for the transfer on the upload thread (said once in the log)."""
+        if self._pinned:
+            try:
+                return torch.empty(nbytes, dtype=torch.uint8, pin_memory=True)
+            except RuntimeError as exc:
+                self._pinned = False
+                message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                log.warning("frame uploads go through ordinary memory: pinning %d MiB failed (%s)", nbytes >> 20,
+                            message)
+        return torch.empty(nbytes, dtype=torch.uint8)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
