@@ -13,7 +13,7 @@ source benchmarks/gpu_env.sh
 slug=$(python3 -c "import sys; sys.path.insert(0, 'benchmarks'); import torch; from scene import device_slug; print(device_slug(torch.cuda.get_device_name()))")
 if [ "$part" = 1 ]; then
   python3 -m pytest -q tests/test_cuda_gpu.py tests/test_cuda_graphs.py tests/test_cuda_kernels.py \
-    tests/test_display.py 2>&1 | tail -15
+    tests/test_display.py tests/test_frame_cache.py 2>&1 | tail -15
   python3 benchmarks/bench_render.py --output "$out/$slug.json" 2>&1 | tail -24
   python3 benchmarks/profile_raster.py --json "$out/${slug}_profile_raster.json" 2>&1 | grep -v "^interop" | tail -50
 else
