@@ -120,7 +120,9 @@ def test_uploads_copy_the_frame_or_its_chosen_views_through_reused_buffers():
     small, large = _frame_of(random_frame(500, views=9, seed=1)), _frame_of(random_frame(2000, views=9, seed=2))
     uploader = FrameUploader(torch.device("cpu"))
     results = []
-    for host, rows in [(small, None), (small, [7, 2, 3]), (small, None), (large, [0, 8]), (small, [4])]:
+    every_view_reversed = list(range(8, -1, -1))
+    for host, rows in [(small, None), (small, [7, 2, 3]), (small, None), (large, [0, 8]), (small, [4]),
+                       (small, every_view_reversed)]:
         moved, done = uploader.submit(host, rows).result()
         assert done.query()
         assert moved.nbytes() == upload_bytes(host, rows)
@@ -139,7 +141,7 @@ def test_uploads_copy_the_frame_or_its_chosen_views_through_reused_buffers():
             for buffer in buffers:  # results live in memory of their own
                 start, end = buffer.data_ptr(), buffer.data_ptr() + buffer.numel()
                 assert not start <= value.data_ptr() < end
-    # five uploads through two buffers: the one that took the large frame grew, the other kept its first size
+    # six uploads through two buffers: the one that took the large frame grew, the other kept its first size
     sizes = sorted(buffer.numel() for buffer in buffers)
     assert sizes[0] >= upload_bytes(small, None) and sizes[1] >= upload_bytes(large, [0, 8]) > sizes[0]
     uploader.close()

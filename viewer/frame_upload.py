@@ -81,18 +81,19 @@ class FrameUploader:
         for name, tensor in host.__dict__.items():
             if tensor is None:
                 continue
-            shape = tuple(tensor.shape) if rows is None or name not in VIEW_KEYS else (len(rows), *tensor.shape[1:])
+            picked = rows is not None and name in VIEW_KEYS
+            shape = (len(rows), *tensor.shape[1:]) if picked else tuple(tensor.shape)
             nbytes = tensor.element_size() * int(torch.Size(shape).numel())
-            layout.append((name, tensor, shape, offset, nbytes))
+            layout.append((name, tensor, picked, shape, offset, nbytes))
             offset += -(-nbytes // ALIGN) * ALIGN
         if slot.buffer is None or slot.buffer.numel() < offset:
             slot.buffer = None  # release the old buffer before pinning a larger one
             slot.buffer = self._allocate(max(offset, 1))
         moved = {}
         with torch.cuda.stream(self._stream) if self._cuda else nullcontext():
-            for name, tensor, shape, start, nbytes in layout:
+            for name, tensor, picked, shape, start, nbytes in layout:
                 staged = slot.buffer[start:start + nbytes].view(tensor.dtype).view(shape)
-                if shape != tuple(tensor.shape):
+                if picked:
                     torch.index_select(tensor, 0, torch.tensor(rows, dtype=torch.long), out=staged)
                 else:
                     staged.copy_(tensor)
