@@ -238,6 +238,7 @@ def test_viewing_weights_with_data_bakes_as_frames_are_shown(synthetic, tmp_path
     assert isinstance(model, BakingModel) and "baking" in model.info.notes[0]
     session = ViewerSession(model, backend="torch", gl=False)
     statuses = [session.frame_status(i) for i in range(3)]
+    assert session.frame_statuses() == statuses  # what the timeline draws: every frame in one pass
     for index in range(3):  # the timeline plays through every frame: each bakes in the background
         session.seek(index)
         frame = session.loader.wait(index)

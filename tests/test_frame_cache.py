@@ -209,3 +209,42 @@ def test_uploads_fall_back_to_ordinary_memory_when_pinning_fails(monkeypatch, ca
     warnings = [r for r in caplog.records if "ordinary memory" in r.getMessage()]
     assert len(warnings) == 1 and "page-locked" in warnings[0].getMessage()
     uploader.close()
+
+
+def test_statuses_of_every_frame_at_once_equal_asking_frame_by_frame(tmp_path):
+    """The timeline asks for every frame's status each UI frame: ``statuses()`` gives them in one pass and
+    equals ``status(i)`` for frames on the device, in host memory, loading, failed and not loaded."""
+    arrays = canonical_arrays(count=8)
+    arrays["frame.5.xyz"] = arrays["frame.5.xyz"].astype(np.float32)
+    arrays["frame.5.xyz"][0, 0] = np.nan
+    np.savez(tmp_path / "m.npz", **arrays)
+    cache = FrameCache(open_model(tmp_path / "m.npz"), torch.device("cpu"), host_budget=1 << 30,
+                       device_budget=1 << 30, device_tier=True, lookahead=2)
+    for index in (0, 1):
+        cache.wait(index)
+    cache.prefetch(1, 1)  # frames 2 and 3 start loading; 2 will go on to the device once it is in memory
+    with pytest.raises(Exception, match="NaN"):
+        cache.wait(5)
+    seen = set()
+    for _ in range(50):
+        statuses = cache.statuses()
+        assert statuses == [cache.status(i) for i in range(8)]
+        seen.update(statuses)
+        cache.get(1)
+        cache.prefetch(1, 1)
+    assert statuses[0] == statuses[1] == "device" and statuses[5] == "failed" and statuses[7] == "none"
+    assert {"device", "failed", "none"} <= seen and seen & {"host", "loading"}
+    cache.close()
+
+
+def test_the_cache_strip_merges_runs_only_where_frames_are_narrow():
+    from k4d_viewer.app.timeline_panel import strip_cells
+
+    statuses = ["device"] * 3 + ["host"] * 2 + ["none"] * 4 + ["failed"]
+    assert strip_cells(statuses, 10.0) == [(i, i, s) for i, s in enumerate(statuses)]  # wide: a cell each
+    merged = strip_cells(statuses, 0.5)
+    assert merged == [(0, 2, "device"), (3, 4, "host"), (5, 8, "none"), (9, 9, "failed")]
+    long = (["device"] * 40 + ["none"] * 60) * 30  # 3,000 frames: a handful of rectangles, covering every frame
+    cells = strip_cells(long, 0.6)
+    assert len(cells) == 60 and [s for first, last, s in cells for _ in range(first, last + 1)] == long
+    assert all(b[0] == a[1] + 1 for a, b in zip(cells, cells[1:]))

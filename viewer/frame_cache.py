@@ -311,6 +311,17 @@ class FrameCache:
             return "loading"
         return "failed" if index in self._failed else "none"
 
+    def statuses(self) -> list[str]:
+        """Every frame's ``status`` at once, in one pass over the caches (the timeline shows them all each
+        frame; asking frame by frame costs frames × cached frames)."""
+        out = ["none"] * self.model.info.n_frames
+        for found, indices in (("failed", self._failed), ("loading", self._reads), ("host", self._host),
+                               ("device", (key[0] for key in self._device))):  # later ones win, as in status
+            for index in indices:
+                if 0 <= index < len(out):
+                    out[index] = found
+        return out
+
     def error(self, index: int) -> str | None:
         return self._failed.get(index)
 

@@ -40,8 +40,24 @@ def tick_step(n_frames: int, width: float, min_spacing: float) -> int:
     return max(n_frames, 1)
 
 
-def draw_timeline(timeline: Timeline, fps: float, frame_status, editor: PathEditor | None) -> list[Command]:
-    """Ruler + strip (seek by clicking or dragging), then the transport controls."""
+def strip_cells(statuses: list[str], cell: float, min_cell: float = 3.0) -> list[tuple[int, int, str]]:
+    """The cache strip as (first frame, last frame, status) rectangles: one per frame while frames are at least
+    ``min_cell`` pixels wide, runs of equal status merged below that (a long sequence is a few rectangles, not
+    one draw call per frame)."""
+    if cell >= min_cell:
+        return [(index, index, status) for index, status in enumerate(statuses)]
+    cells: list[tuple[int, int, str]] = []
+    for index, status in enumerate(statuses):
+        if cells and cells[-1][2] == status:
+            cells[-1] = (cells[-1][0], index, status)
+        else:
+            cells.append((index, index, status))
+    return cells
+
+
+def draw_timeline(timeline: Timeline, fps: float, statuses: list[str], editor: PathEditor | None) -> list[Command]:
+    """Ruler + strip (seek by clicking or dragging), then the transport controls. ``statuses``: each frame's
+    cache status (FrameCache.status, or 'pending')."""
     commands = []
     n = timeline.n_frames
     draw = imgui.get_window_draw_list()
@@ -59,7 +75,7 @@ def draw_timeline(timeline: Timeline, fps: float, frame_status, editor: PathEdit
     if imgui.is_item_hovered():
         x = imgui.get_io().mouse_pos.x
         hovered = min(max(int((x - origin.x) / width * n), 0), n - 1)
-        imgui.set_tooltip(f"frame {hovered}  {time_code(hovered, fps)}  ({STATUS_LABELS[frame_status(hovered)]})")
+        imgui.set_tooltip(f"frame {hovered}  {time_code(hovered, fps)}  ({STATUS_LABELS[statuses[hovered]]})")
 
     def x_of(frame: float) -> float:
         return origin.x + (frame + 0.5) / max(n, 1) * width
@@ -78,10 +94,11 @@ def draw_timeline(timeline: Timeline, fps: float, frame_status, editor: PathEdit
             draw.add_text(imgui.ImVec2(x + 2, origin.y), LABEL_COLOUR, str(frame))
     top = origin.y + ruler
     cell = width / max(n, 1)
-    for index in range(n):
-        x0 = origin.x + index * cell
-        draw.add_rect_filled(imgui.ImVec2(x0, top), imgui.ImVec2(x0 + max(cell - 1, 1), top + strip),
-                             STATUS_COLOURS[frame_status(index)])
+    for first, last, status in strip_cells(statuses, cell):
+        x0 = origin.x + first * cell
+        gap = 1 if first == last else 0  # a frame of its own keeps a gap to the next one
+        draw.add_rect_filled(imgui.ImVec2(x0, top), imgui.ImVec2(x0 + max((last - first + 1) * cell - gap, 1),
+                                                               top + strip), STATUS_COLOURS[status])
     for mark, label in ((timeline.in_frame if timeline.in_frame > 0 else None, "["), (timeline.out_frame, "]")):
         if mark is not None:
             x = x_of(mark - 0.5) if label == "[" else x_of(mark + 0.5)
@@ -89,7 +106,7 @@ def draw_timeline(timeline: Timeline, fps: float, frame_status, editor: PathEdit
     draw_key_markers(editor, n, imgui.ImVec2(origin.x, top + strip - 4), width)
     cursor = x_of(timeline.frame)
     draw.add_line(imgui.ImVec2(cursor, origin.y), imgui.ImVec2(cursor, top + strip + 2), CURSOR_COLOUR, 2.0)
-    commands += _transport(timeline, fps, any(frame_status(i) == "pending" for i in range(n)))
+    commands += _transport(timeline, fps, "pending" in statuses)
     return commands
 
 

@@ -52,7 +52,8 @@ def draw_panels(view: UIView) -> list[Command]:
         return commands
     session = view.session
     contents = {
-        TIMELINE: lambda: draw_timeline(session.timeline, view.info.fps, session.frame_status, session.path_editor),
+        TIMELINE: lambda: draw_timeline(session.timeline, view.info.fps, session.frame_statuses(),
+                                        session.path_editor),
         "Scene": lambda: _scene(view),
         "Path": lambda: draw_path_panel(session.path_editor),
         "Compare": lambda: draw_compare_panel(view.compare, session.settings, session.backend, session.backends,

@@ -229,7 +229,7 @@ class ClientView:
 
     def _strip(self) -> np.ndarray:
         n = self.session.info.n_frames
-        statuses = [STATUS_RGB[self.session.frame_status(i)] for i in range(n)]
+        statuses = [STATUS_RGB[status] for status in self.session.frame_statuses()]
         strip = np.array(statuses, np.uint8)[None].repeat(6, axis=0)
         return np.asarray(Image.fromarray(strip).resize((max(n, 200), 6), Image.NEAREST))
 
