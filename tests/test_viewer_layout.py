@@ -193,3 +193,17 @@ def test_custom_resolution_and_ui_scale(make_app, tmp_path):
     app.shutdown()
     again = make_app((1000, 700))  # the next start keeps the chosen scale
     assert again.ui_scale == 1.5
+
+
+def test_a_click_in_the_capture_camera_list_snaps_to_that_camera(make_app):
+    """The Scene panel's camera list (built row by row only where it is in sight) snaps on a click."""
+    app = make_app((1000, 1400))  # tall enough for the Scene panel to show the whole list
+    windows = imgui.get_current_context().windows
+    listing = next(w for w in windows if w.name.startswith("Scene/") and w.active)  # the list box (a child)
+    row = imgui.get_text_line_height_with_spacing()
+    x, y = listing.pos.x + 20, listing.pos.y + listing.window_padding.y + 2.5 * row  # the third row: camera 2
+    app.frame(lambda io: io.add_mouse_pos_event(x, y))
+    app.frame(lambda io: io.add_mouse_button_event(0, True))
+    app.frame(lambda io: io.add_mouse_button_event(0, False))
+    app.frame()
+    assert app.session.snapped == 2 and app.session.camera.source

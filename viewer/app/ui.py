@@ -113,10 +113,14 @@ def _scene(view: UIView) -> list[Command]:
     if info.cameras:
         height = min(8, len(info.cameras)) * imgui.get_text_line_height_with_spacing()
         if imgui.begin_list_box("##cameras", imgui.ImVec2(-1, height)):
-            for index, camera in enumerate(info.cameras):
-                label = f"{index}: {camera.name or 'camera'} ({camera.width}x{camera.height})"
-                if imgui.selectable(label, index == view.session.snapped)[0]:
-                    commands.append(Command("snap", index))
+            clipper = imgui.ListClipper()  # only the rows in sight are built (rigs have hundreds of cameras)
+            clipper.begin(len(info.cameras))
+            while clipper.step():
+                for index in range(clipper.display_start, clipper.display_end):
+                    camera = info.cameras[index]
+                    label = f"{index}: {camera.name or 'camera'} ({camera.width}x{camera.height})"
+                    if imgui.selectable(label, index == view.session.snapped)[0]:
+                        commands.append(Command("snap", index))
             imgui.end_list_box()
     else:
         imgui.text_disabled("no capture cameras in this model")
