@@ -45,19 +45,55 @@ class Projector:
             self.draw.add_line(imgui.ImVec2(x - 2 * size, y), imgui.ImVec2(x - size, y), colour, 2.0)
             self.draw.add_line(imgui.ImVec2(x + size, y), imgui.ImVec2(x + 2 * size, y), colour, 2.0)
 
-    def polyline(self, points: np.ndarray, colour: int, thickness: float = 1.5) -> None:
-        screen, visible = self.to_screen(np.asarray(points, np.float64))
-        for a in range(len(screen) - 1):
-            if visible[a] and visible[a + 1]:
-                self.draw.add_line(imgui.ImVec2(*screen[a]), imgui.ImVec2(*screen[a + 1]), colour, thickness)
+    def segments(self, starts: np.ndarray, ends: np.ndarray, colour: int, thickness: float = 1.5) -> None:
+        """Lines from each of ``starts`` to the matching one of ``ends`` (world points, (M, 3)): all projected
+        in one go, each drawn where both ends are in front of the camera."""
+        count = len(starts)
+        if count == 0:
+            return
+        screen, visible = self.to_screen(np.concatenate([np.asarray(starts, np.float64),
+                                                         np.asarray(ends, np.float64)]))
+        draw, shown = self.draw, (visible[:count] & visible[count:]).tolist()
+        for (x0, y0), (x1, y1), keep in zip(screen[:count].tolist(), screen[count:].tolist(), shown, strict=True):
+            if keep:
+                draw.add_line(imgui.ImVec2(x0, y0), imgui.ImVec2(x1, y1), colour, thickness)
 
-    def frustum(self, view: Camera, depth: float, colour: int) -> None:
-        corners = np.array([[0, 0], [view.width, 0], [view.width, view.height], [0, view.height]], float)
-        rays = np.linalg.solve(view.K, np.c_[corners, np.ones(4)].T).T * depth
-        world = (rays - view.T) @ view.R  # camera to world: R^T (x - T)
-        for corner in world:
-            self.polyline(np.stack([view.centre, corner]), colour)
-        self.polyline(np.vstack([world, world[:1]]), colour)
+    def polyline(self, points: np.ndarray, colour: int, thickness: float = 1.5) -> None:
+        """A connected line through ``points``, broken where a point is behind the camera (one draw call per
+        unbroken run)."""
+        screen, visible = self.to_screen(np.asarray(points, np.float64))
+        run: list = []
+        for (x, y), keep in zip(screen.tolist(), visible.tolist(), strict=True):
+            if keep:
+                run.append(imgui.ImVec2(x, y))
+                continue
+            if len(run) > 1:
+                self.draw.add_polyline(run, colour, thickness, 0)
+            run = []
+        if len(run) > 1:
+            self.draw.add_polyline(run, colour, thickness, 0)
+
+    def frusta(self, views: list[Camera], depth: float, colour: int) -> None:
+        """Each camera as a small pyramid (its centre to the image corners at ``depth``), all in one batch."""
+        if views:
+            self.segments(*frustum_segments(views, depth), colour)
+
+
+def frustum_segments(views: list[Camera], depth: float) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, ends) of the cameras' frustum edges in world space, 8 per camera: the centre to each image
+    corner at ``depth``, and the corners' rectangle. Batched over cameras (numpy per camera costs ~0.1 ms)."""
+    K = np.stack([view.K for view in views]).astype(np.float64)
+    R = np.stack([view.R for view in views]).astype(np.float64)
+    T = np.stack([np.asarray(view.T, np.float64).reshape(3) for view in views])
+    sizes = np.array([[view.width, view.height] for view in views], np.float64)
+    unit = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], np.float64)
+    pixels = np.concatenate([unit[None] * sizes[:, None], np.ones((len(views), 4, 1))], -1)  # (M, 4, 3)
+    rays = np.linalg.solve(K, pixels.transpose(0, 2, 1)).transpose(0, 2, 1) * depth
+    world = (rays - T[:, None]) @ R  # camera to world: R^T (x - T)
+    centres = -(T[:, None] @ R)  # (M, 1, 3)
+    starts = np.concatenate([np.repeat(centres, 4, 1), world], 1)
+    ends = np.concatenate([world, np.roll(world, -1, 1)], 1)
+    return starts.reshape(-1, 3), ends.reshape(-1, 3)
 
 
 def image_placement(region: Region, size: tuple[int, int]) -> tuple[float, np.ndarray]:

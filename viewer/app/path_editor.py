@@ -10,10 +10,14 @@ import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
+
 from ..camera import Camera
 from ..errors import InputError
 from ..paths.path import DEFAULT_DURATION, DEFAULT_FPS, CameraPath, Keyframe, PathSample
 from ..paths.pathfile import load_path, save_path
+
+CURVE_SAMPLES = 200  # points of the path curve drawn over the view
 
 
 @dataclass
@@ -48,6 +52,7 @@ class PathEditor:
     file: str = "camera_path.json"
     export_file: str = "path.mp4"
     export: ExportJob | None = None
+    _curve: tuple | None = field(default=None, repr=False, compare=False)  # (keyframes, settings, centres)
 
     # -- editing -----------------------------------------------------------------------------------------
 
@@ -90,6 +95,27 @@ class PathEditor:
             return None
         return CameraPath(tuple(self.keyframes), fps=self.fps, loop=self.loop, tension=self.tension, size=size,
                           default_duration=self.default_duration)
+
+    def curve(self) -> np.ndarray | None:
+        """Camera centres at CURVE_SAMPLES even steps along the path, for the overlay (None with fewer than two
+        keyframes or no length). Kept until a keyframe or a path setting changes: sampling the spline costs
+        ~35 ms, far too much for every UI frame. (Keyframes are frozen: an edit puts a new object in the list,
+        and the cache holds the old ones, so identity says whether they changed.)"""
+        if len(self.keyframes) < 2:
+            return None
+        settings = (self.loop, self.tension, self.default_duration, self.fps)
+        cached = self._curve
+        if cached is not None and cached[1] == settings and len(cached[0]) == len(self.keyframes) \
+                and all(a is b for a, b in zip(cached[0], self.keyframes, strict=True)):
+            return cached[2]
+        first = self.keyframes[0].camera
+        path = self.path((first.width, first.height))  # camera centres do not depend on the output size
+        centres = None
+        if path.seconds > 0:
+            centres = np.stack([path.at(t, first.width, first.height).camera.centre
+                                for t in np.linspace(0, path.seconds, CURVE_SAMPLES)])
+        self._curve = (tuple(self.keyframes), settings, centres)
+        return centres
 
     def key_times(self) -> list[float]:
         """Seconds into the path at which each keyframe is reached (for markers and jumping)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 from imgui_bundle import imgui
 
 from ..camera import Camera
@@ -11,6 +10,7 @@ from .overlay import Projector
 from .path_editor import PathEditor
 
 PATH_COLOUR, KEY_COLOUR, SELECTED_COLOUR, CAPTURE_COLOUR = 0xFF40C0FF, 0xFF40FFFF, 0xFF4040FF, 0xFFB0B0B0
+MAX_KEY_FRUSTA = 60  # keyframe frusta drawn at most (the selected one always)
 
 
 def draw_path_panel(editor: PathEditor) -> list[Command]:
@@ -116,19 +116,19 @@ def _files(editor: PathEditor) -> list[Command]:
 
 def draw_overlay(editor: PathEditor, projector: Projector, captures: list[Camera], size_hint: float) -> None:
     """The path as a curve with small frusta at its keyframes, and the capture cameras, over the render."""
-    camera = projector.camera
     if editor.show_capture_cameras:
-        for capture in captures:
-            projector.frustum(capture, size_hint, CAPTURE_COLOUR)
+        projector.frusta(captures, size_hint, CAPTURE_COLOUR)
     if not editor.show_path or not editor.keyframes:
         return
-    path = editor.path((camera.width, camera.height))
-    if len(editor.keyframes) > 1 and path.seconds > 0:
-        times = np.linspace(0, path.seconds, 200)
-        projector.polyline(np.stack([path.at(t, camera.width, camera.height).camera.centre for t in times]),
-                           PATH_COLOUR, 2.0)
-    for index, key in enumerate(editor.keyframes):
-        projector.frustum(key.camera, size_hint, SELECTED_COLOUR if index == editor.selected else KEY_COLOUR)
+    curve = editor.curve()
+    if curve is not None:
+        projector.polyline(curve, PATH_COLOUR, 2.0)
+    keys = editor.keyframes
+    step = -(-len(keys) // MAX_KEY_FRUSTA)  # a sampled path (hundreds of keyframes): every step-th is drawn
+    projector.frusta([key.camera for index, key in enumerate(keys) if index % step == 0 and index != editor.selected],
+                     size_hint, KEY_COLOUR)
+    if 0 <= editor.selected < len(keys):
+        projector.frusta([keys[editor.selected].camera], size_hint, SELECTED_COLOUR)
 
 
 def draw_key_markers(editor: PathEditor | None, n_frames: int, origin, width: float) -> None:
