@@ -93,3 +93,18 @@ def test_the_path_curve_is_sampled_once_per_edit():
     editor.delete(0)
     editor.delete(0)
     assert editor.curve() is None  # one keyframe: no curve
+
+
+def test_straight_lines_in_front_are_drawn_from_their_ends_and_cut_where_they_pass_behind():
+    viewer = look_from(0.0)
+    projector = Recording(viewer)
+    forward, right = viewer.R[2], viewer.R[0]
+    along = np.linspace(0, 1, 16)[:, None]
+    in_front = viewer.centre + 2 * forward + (along - 0.5) * right  # wholly in front: one line, its two ends
+    crossing = viewer.centre + (3 - 5 * along) * forward + 0.2 * right  # from 3 m in front to 2 m behind
+    projector.polylines(np.stack([in_front, crossing]), 0xFFFFFFFF, straight=True)
+    (kind_a, ends), (kind_b, cut) = projector.calls
+    screen, _ = projector.to_screen(in_front[[0, -1]])
+    assert kind_a == "line" and np.allclose(ends, screen)
+    visible = int(((crossing - viewer.centre) @ forward > viewer.near).sum())
+    assert kind_b == "polyline" and len(cut) == visible < 16

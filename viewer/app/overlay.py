@@ -61,17 +61,30 @@ class Projector:
     def polyline(self, points: np.ndarray, colour: int, thickness: float = 1.5) -> None:
         """A connected line through ``points``, broken where a point is behind the camera (one draw call per
         unbroken run)."""
-        screen, visible = self.to_screen(np.asarray(points, np.float64))
-        run: list = []
-        for (x, y), keep in zip(screen.tolist(), visible.tolist(), strict=True):
-            if keep:
-                run.append(imgui.ImVec2(x, y))
-                continue
+        self.polylines(np.asarray(points, np.float64)[None], colour, thickness)
+
+    def polylines(self, lines: np.ndarray, colour: int, thickness: float = 1.5, straight: bool = False) -> None:
+        """Several polylines of the same length, (L, P, 3) world points, projected in one go. ``straight``: each
+        is a straight line sampled along its length (so a line partly behind the camera is cut where it
+        passes it); one wholly in front is then drawn from its two ends."""
+        count, length = lines.shape[:2]
+        screen, visible = self.to_screen(np.asarray(lines, np.float64).reshape(-1, 3))
+        screen, visible = screen.reshape(count, length, 2), visible.reshape(count, length)
+        draw = self.draw
+        whole = visible.all(1) if straight else np.zeros(count, bool)
+        for (x0, y0), (x1, y1) in zip(screen[whole, 0].tolist(), screen[whole, -1].tolist(), strict=True):
+            draw.add_line(imgui.ImVec2(x0, y0), imgui.ImVec2(x1, y1), colour, thickness)
+        for points, shown in zip(screen[~whole].tolist(), visible[~whole].tolist(), strict=True):
+            run: list = []
+            for point, keep in zip(points, shown, strict=True):
+                if keep:
+                    run.append(imgui.ImVec2(*point))
+                    continue
+                if len(run) > 1:
+                    draw.add_polyline(run, colour, thickness, 0)
+                run = []
             if len(run) > 1:
-                self.draw.add_polyline(run, colour, thickness, 0)
-            run = []
-        if len(run) > 1:
-            self.draw.add_polyline(run, colour, thickness, 0)
+                draw.add_polyline(run, colour, thickness, 0)
 
     def frusta(self, views: list[Camera], depth: float, colour: int) -> None:
         """Each camera as a small pyramid (its centre to the image corners at ``depth``), all in one batch."""
@@ -117,8 +130,9 @@ def draw_aids(projector: Projector, bounds: tuple[np.ndarray, np.ndarray], up: s
             projector.polyline(np.stack([np.zeros(3), end]), colour, 2.0)
     if box:
         corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
-        for a, b in ((0, 1), (0, 2), (0, 4), (1, 3), (1, 5), (2, 3), (2, 6), (3, 7), (4, 5), (4, 6), (5, 7), (6, 7)):
-            projector.polyline(corners[[a, b]], BOX_COLOUR)
+        edges = np.array([(0, 1), (0, 2), (0, 4), (1, 3), (1, 5), (2, 3), (2, 6), (3, 7), (4, 5), (4, 6), (5, 7),
+                          (6, 7)])
+        projector.segments(corners[edges[:, 0]], corners[edges[:, 1]], BOX_COLOUR)
     if grid:
         up_vec = np.array(UP_AXES[up])
         axis = int(np.argmax(np.abs(up_vec)))
@@ -128,10 +142,10 @@ def draw_aids(projector: Projector, bounds: tuple[np.ndarray, np.ndarray], up: s
         half = 1.5 * size
         step = 10 ** np.floor(np.log10(max(size, 1e-6) / 2))
         ticks = np.arange(-half, half + step / 2, step)
-        for t in ticks:
-            for first, second in ((u, v), (v, u)):
-                a, b = np.zeros(3), np.zeros(3)
-                a[axis] = b[axis] = floor
-                a[first] = b[first] = centre[first] + t
-                a[second], b[second] = centre[second] - half, centre[second] + half
-                projector.polyline(np.linspace(a, b, 16), GRID_COLOUR, 1.0)
+        along = np.linspace(-half, half, 16)  # points along each line, so a line partly behind the camera is cut
+        lines = np.zeros((2, len(ticks), len(along), 3))
+        lines[..., axis] = floor
+        for index, (first, second) in enumerate(((u, v), (v, u))):
+            lines[index, :, :, first] = centre[first] + ticks[:, None]
+            lines[index, :, :, second] = centre[second] + along[None, :]
+        projector.polylines(lines.reshape(-1, len(along), 3), GRID_COLOUR, 1.0, straight=True)
