@@ -20,6 +20,7 @@ else
   python3 benchmarks/bench_viewer_loop.py --output "$out/${slug}_viewer_loop_3840x2160.json" 2>&1 | tail -6
   python3 benchmarks/bench_viewer_loop.py --window 1920x1080 --output "$out/${slug}_viewer_loop_1920x1080.json" \
     2>&1 | tail -6
+  python3 benchmarks/bench_ui.py --output "$out/${slug}_ui.json" 2>&1 | tail -3
   python3 benchmarks/bench_timeline.py --disk-only --frames 100 --output "$out/${slug}_timeline_disk.json" 2>&1 \
     | tail -6
 fi
