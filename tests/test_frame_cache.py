@@ -57,6 +57,7 @@ def test_memory_stays_within_budget_while_scrubbing_a_larger_model(tmp_path):
         cache.wait(index)
         cache.prefetch(index, 1)
     assert cache.stats.host_peak <= budget
+    assert cache.stats.host_bytes == sum(frame.nbytes() for frame in cache._host.values())
     cache.close()
 
 
@@ -181,6 +182,9 @@ def test_the_device_tier_holds_the_blended_views_within_its_budget(tmp_path):
         assert cache.wait(index, centre, 4) is frame  # held: no second copy
     assert cache.stats.device_peak <= budget
     assert len(cache._device) <= 3
+    cache._account()  # the running sizes agree with the frames held
+    assert cache.stats.device_bytes == sum(frame.nbytes() for frame, _ in cache._device.values())
+    assert cache.stats.host_bytes == sum(frame.nbytes() for frame in cache._host.values())
     cache.close()
 
 

@@ -93,6 +93,10 @@ class FrameCache:
         self._host: OrderedDict[int, Frame] = OrderedDict()
         self._device: OrderedDict[tuple, tuple[Frame, torch.cuda.Event | None]] = OrderedDict()
         self._uploads: dict[tuple, tuple[Future, int]] = {}  # copies to the device in flight, with their bytes
+        # bytes of each frame held: accounting (after every read and upload) is then a sum of ints, not a walk
+        # over hundreds of frames' tensors
+        self._host_sizes: dict[int, int] = {}
+        self._device_sizes: dict[tuple, int] = {}
         self._reads: dict[int, Future] = {}
         self._window: tuple[list[int], object, int | None] = ([], None, None)  # the read-ahead of the last prefetch
         self._held: dict[int, tuple[int, ...] | None] = {}  # source views each host frame holds (None: all)
@@ -148,9 +152,11 @@ class FrameCache:
             self.stats.disk_seconds += seconds
             self.last_load_ms = seconds * 1000
             self._host.pop(index, None)  # a re-read with other views replaces the frame
+            self._host_sizes.pop(index, None)
             self._account()
             self._evict_host(room_for=frame.nbytes())  # make room first: the budget holds at every moment
             self._host[index] = frame
+            self._host_sizes[index] = frame.nbytes()
             self._held[index] = views
             if cents is not None:
                 self._cents[index] = cents
@@ -206,6 +212,7 @@ class FrameCache:
             if future.done():
                 del self._uploads[key]
                 self._device[key] = future.result()
+                self._device_sizes[key] = self._device[key][0].nbytes()
                 self._account()
 
     # -- public API -----------------------------------------------------------------------------------
@@ -328,8 +335,8 @@ class FrameCache:
     # -- memory bounds --------------------------------------------------------------------------------
 
     def _account(self) -> None:
-        self.stats.host_bytes = sum(f.nbytes() for f in self._host.values())
-        self.stats.device_bytes = (sum(f.nbytes() for f, _ in self._device.values())
+        self.stats.host_bytes = sum(self._host_sizes.values())
+        self.stats.device_bytes = (sum(self._device_sizes.values())
                                    + sum(nbytes for _, nbytes in self._uploads.values()))
         self.stats.host_peak = max(self.stats.host_peak, self.stats.host_bytes)
         self.stats.device_peak = max(self.stats.device_peak, self.stats.device_bytes)
@@ -342,7 +349,8 @@ class FrameCache:
                 break
             if index in self._protected:
                 continue
-            self.stats.host_bytes -= self._host.pop(index).nbytes()
+            self._host.pop(index)
+            self.stats.host_bytes -= self._host_sizes.pop(index)
             self._held.pop(index, None)
 
     def _evict_device(self, room_for: int = 0) -> None:
@@ -351,11 +359,11 @@ class FrameCache:
         for key in list(self._device):
             if self.stats.device_bytes + room_for <= self.device_budget:
                 break
-            frame, done = self._device[key]
+            _, done = self._device[key]
             if done is not None or key[0] in self._protected:
                 continue
             del self._device[key]
-            self.stats.device_bytes -= frame.nbytes()
+            self.stats.device_bytes -= self._device_sizes.pop(key)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
