@@ -98,9 +98,9 @@ class PathEditor:
 
     def curve(self) -> np.ndarray | None:
         """Camera centres at CURVE_SAMPLES even steps along the path, for the overlay (None with fewer than two
-        keyframes or no length). Kept until a keyframe or a path setting changes: sampling the spline costs
-        ~35 ms, far too much for every UI frame. (Keyframes are frozen: an edit puts a new object in the list,
-        and the cache holds the old ones, so identity says whether they changed.)"""
+        keyframes or no length). Kept until a keyframe or a path setting changes: sampling the spline takes tens
+        of milliseconds, far too long for every UI frame (benchmarks/bench_ui.py). Keyframes are frozen: an edit
+        puts a new object in the list, and the cache holds the old ones, so identity says whether they changed."""
         if len(self.keyframes) < 2:
             return None
         settings = (self.loop, self.tension, self.default_duration, self.fps)
