@@ -207,3 +207,24 @@ def test_a_click_in_the_capture_camera_list_snaps_to_that_camera(make_app):
     app.frame(lambda io: io.add_mouse_button_event(0, False))
     app.frame()
     assert app.session.snapped == 2 and app.session.camera.source
+
+
+def test_a_long_keyframe_list_selects_the_row_clicked(make_app):
+    """A sampled path of 300 keyframes: the Path panel's list builds only the rows in sight, and a click on the
+    third visible row selects that keyframe."""
+    app = make_app((1000, 1400))
+    editor = app.session.path_editor
+    for index in range(300):
+        editor.add(app.session.last_camera, index % app.info.n_frames)
+    editor.selected = -1
+    app.ui.focus.append("Path")  # bring its tab to the front
+    for _ in range(3):
+        app.frame()
+    windows = imgui.get_current_context().windows
+    listing = next(w for w in windows if w.name.startswith("Path/") and w.active)  # the list box (a child)
+    row = imgui.get_text_line_height_with_spacing()
+    x, y = listing.pos.x + 20, listing.pos.y + listing.window_padding.y + 2.5 * row
+    app.frame(lambda io: io.add_mouse_pos_event(x, y))
+    app.frame(lambda io: io.add_mouse_button_event(0, True))
+    app.frame(lambda io: io.add_mouse_button_event(0, False))
+    assert editor.selected == 2

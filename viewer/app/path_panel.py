@@ -52,13 +52,17 @@ def _keyframe_list(editor: PathEditor) -> list[Command]:
     height = min(6, len(editor.keyframes)) * imgui.get_text_line_height_with_spacing() + 4
     times = editor.key_times()
     if imgui.begin_list_box("##keyframes", imgui.ImVec2(-1, height)):
-        for index, key in enumerate(editor.keyframes):
-            label = f"{index}: at {times[index]:.2f} s, frame {key.t:g}"
-            clicked, _ = imgui.selectable(label, index == editor.selected)
-            if clicked:
-                editor.selected = index
-            if imgui.is_item_hovered() and imgui.is_mouse_double_clicked(imgui.MouseButton_.left):
-                commands.append(Command("path_jump", index))
+        clipper = imgui.ListClipper()  # only the rows in sight are built (a loaded sampled path has hundreds)
+        clipper.begin(len(editor.keyframes))
+        while clipper.step():
+            for index in range(clipper.display_start, clipper.display_end):
+                key = editor.keyframes[index]
+                clicked, _ = imgui.selectable(f"{index}: at {times[index]:.2f} s, frame {key.t:g}",
+                                              index == editor.selected)
+                if clicked:
+                    editor.selected = index
+                if imgui.is_item_hovered() and imgui.is_mouse_double_clicked(imgui.MouseButton_.left):
+                    commands.append(Command("path_jump", index))
         imgui.end_list_box()
     index = editor.selected
     if 0 <= index < len(editor.keyframes):
