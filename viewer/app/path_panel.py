@@ -140,8 +140,12 @@ def draw_key_markers(editor: PathEditor | None, n_frames: int, origin, width: fl
     if editor is None or not editor.keyframes:
         return
     draw = imgui.get_window_draw_list()
+    drawn: set[int] = set()  # pixel columns with a marker: a sampled path has many keyframes per column
     for index, key in enumerate(editor.keyframes):
         x = origin.x + (min(max(key.t, 0), n_frames - 1) + 0.5) / max(n_frames, 1) * width
-        colour = SELECTED_COLOUR if index == editor.selected else KEY_COLOUR
+        selected = index == editor.selected
+        if round(x) in drawn and not selected:
+            continue
+        drawn.add(round(x))
         draw.add_triangle_filled(imgui.ImVec2(x, origin.y + 12), imgui.ImVec2(x - 4, origin.y + 5),
-                                 imgui.ImVec2(x + 4, origin.y + 5), colour)
+                                 imgui.ImVec2(x + 4, origin.y + 5), SELECTED_COLOUR if selected else KEY_COLOUR)
