@@ -153,6 +153,8 @@ def test_interrupted_bake_resumes_and_plays(synthetic, tmp_path, monkeypatch, ca
     ("truncated-image", "not a readable image"),
     ("nan-weights", "contains NaN"),
     ("nan-camera", "entry 'K_00' holds NaN or Inf"),
+    ("device-absent", "--device: 'cuda:99'"),
+    ("device-unknown", "--device: 'tpu'"),
 ])
 def test_bad_input_is_one_line(synthetic, tmp_path, case, message):
     weights, data = synthetic
@@ -174,6 +176,8 @@ def test_bad_input_is_one_line(synthetic, tmp_path, case, message):
         np.savez(weights, **arrays)
     elif case == "unknown-preset":
         flags = ["--preset", "no_such_model"]
+    elif case.startswith("device"):
+        flags = ["--device", "cuda:99" if case == "device-absent" else "tpu"]
     else:
         copy = tmp_path / "data"
         shutil.copytree(data, copy, ignore=shutil.ignore_patterns("videos_libx265"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import torch
 from tqdm import tqdm
 
 from ..bake.bake import Baker, FrameStore, bake_identity
@@ -15,7 +14,7 @@ from ..bake.presets import PRESETS, preset_for, with_overrides
 from ..bake.weights import WeightsFile
 from ..errors import InputError
 from ..fileutil import check_output_folder, check_regular_file
-from .common import finite_float, human_bytes, parse_frames
+from .common import finite_float, human_bytes, parse_device, parse_frames
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -96,9 +95,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--n-srcs", "must be >= 1")
     if not 0 < preset.radius_min < preset.radius_max:
         raise InputError("--radius-min", f"the radius range {preset.radius_min:g}..{preset.radius_max:g} is empty")
-    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    if device.type not in ("cuda", "cpu"):
-        raise InputError("--device", f"'{args.device}' is not cuda or cpu")
+    device = parse_device(args.device or "auto")
     weights = WeightsFile(args.weights)
     notes: list[str] = []
     dataset = Dataset(args.data, preset, notes)
@@ -112,22 +109,13 @@ def run(args: argparse.Namespace) -> int:
         kind = "foreground + background" if weights.background is not None else "one sampler"
         print(f"baking {len(frames)} frames x {dataset.n_views} views ({kind}) on {device}")
         store = FrameStore(args.output, bake_identity(args.weights, args.data, preset, frames), args.resume)
-        baker = Baker(weights, dataset, preset, device)
-        todo = [f for f in frames if not store.done(f)]
-        if len(todo) < len(frames):
-            print(f"resuming: {len(frames) - len(todo)} frames already baked")
-        steps = len(todo) * dataset.n_views * len(weights.samplers)
         try:
-            with tqdm(total=steps, desc="baking", unit="view", disable=None, leave=False) as bar:
-                for index, frame in enumerate(todo):
-                    following = todo[index + 1] if index + 1 < len(todo) else None
-                    store.save(frame, baker.frame(frame, progress=lambda: bar.update(1), next_frame=following))
+            views_per_frame = dataset.n_views * len(weights.samplers)
+            _bake_frames(Baker(weights, dataset, preset, device), store, frames, views_per_frame)
         except BaseException:
             if not store.holds_frames():  # stopped before any frame was done: nothing to resume, nothing left
                 store.remove()
             raise
-        finally:
-            baker.close()
         count = write_output(args.output, args.layout, store, frames, preset, f"4K4D {preset.name}")
         store.remove()
     finally:
@@ -135,3 +123,17 @@ def run(args: argparse.Namespace) -> int:
         weights.close()
     print(f"wrote {args.output}: {count} frames, {human_bytes(args.output.stat().st_size)}")
     return 0
+
+
+def _bake_frames(baker: Baker, store: FrameStore, frames: list[int], views_per_frame: int) -> None:
+    """Bake the frames the store does not hold yet, each saved as it finishes, with one progress bar."""
+    todo = [f for f in frames if not store.done(f)]
+    if len(todo) < len(frames):
+        print(f"resuming: {len(frames) - len(todo)} frames already baked")
+    try:
+        with tqdm(total=len(todo) * views_per_frame, desc="baking", unit="view", disable=None, leave=False) as bar:
+            for index, frame in enumerate(todo):
+                following = todo[index + 1] if index + 1 < len(todo) else None
+                store.save(frame, baker.frame(frame, progress=lambda: bar.update(1), next_frame=following))
+    finally:
+        baker.close()

@@ -7,7 +7,7 @@ import math
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from tqdm import tqdm
 
@@ -16,6 +16,9 @@ from ..camera import MAX_IMAGE_SIDE, parse_up
 from ..errors import InputError
 from ..model import Model, open_model
 from ..model.ply import is_ply_input
+
+if TYPE_CHECKING:
+    import torch
 
 
 def add_model_argument(parser: argparse.ArgumentParser) -> None:
@@ -140,3 +143,22 @@ def progress(items: Iterable[T], desc: str, total: int, unit: str = "frame") -> 
     The bar is cleared when the work ends, so an error message after it stays the only line.
     """
     return tqdm(items, desc=desc, total=total, unit=unit, leave=False, disable=True if total <= 1 else None)
+
+
+def parse_device(name: str) -> torch.device:
+    """A --device value (auto, cpu, cuda, cuda:N) checked against this machine; InputError otherwise."""
+    import torch
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        device = None
+    if device is None or device.type not in ("cpu", "cuda"):
+        raise InputError("--device", f"'{name}' is not a device this runs on (auto, cpu, cuda, cuda:N)")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise InputError("--device", f"'{name}' asked for, but CUDA is not available on this machine")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise InputError("--device", f"'{name}': this machine has {torch.cuda.device_count()} CUDA device(s)")
+    return device

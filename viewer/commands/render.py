@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import torch
-
 from ..errors import InputError
 from ..fileutil import check_output_folder
 from ..render import BACKENDS, get_backend
@@ -15,7 +13,7 @@ from ..render.pipeline import render_frame
 from ..settings import add_arguments as add_settings_arguments
 from ..settings import from_args as settings_from_args
 from ..video import CODECS, is_video
-from .common import add_bake_arguments, add_model_argument, finite_float, load_model, parse_size, warn
+from .common import add_bake_arguments, add_model_argument, finite_float, load_model, parse_device, parse_size, warn
 from .render_output import OUTPUT_KINDS, make_sink, render_samples
 from .render_plan import ORBIT_SECONDS, SECONDS_PER_CAPTURE_CAMERA, RenderPlan, make_plan, uses_path
 
@@ -90,7 +88,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.workers is not None:
         return _run_parallel(args)
-    settings, device = settings_from_args(args), _device(args.device)
+    settings, device = settings_from_args(args), parse_device(args.device)
     _check_flags(args)
     rasterizer = _backend(args.backend)
     model = load_model(args.model, up=args.up, data=args.data, preset=args.preset)
@@ -192,22 +190,6 @@ def _save_path(plan: RenderPlan, target: Path, n_frames: int) -> None:
         check_output_folder(target)
         save_path(plan.path, target)
     print(f"wrote camera path {target}")
-
-
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except (RuntimeError, ValueError):
-        device = None
-    if device is None or device.type not in ("cpu", "cuda"):
-        raise InputError("--device", f"'{name}' is not a device this renderer runs on (auto, cpu, cuda, cuda:N)")
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise InputError("--device", f"'{name}' asked for, but CUDA is not available on this machine")
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise InputError("--device", f"'{name}': this machine has {torch.cuda.device_count()} CUDA device(s)")
-    return device
 
 
 def _backend(name: str):
