@@ -8,6 +8,7 @@ import random
 import numpy as np
 
 from .cases import RENDER, RIG_EXTRI, RIG_INTRI, Case, camera_dict, flip_bits, overwrite, ply_bytes, truncate
+from .families_bake import BAKE_DATA, BAKE_WEIGHTS
 
 BASE_MODEL = "../base.npz"  # a valid model shared by the camera, rig and flag cases
 
@@ -213,6 +214,17 @@ FLAG_VALUES = {
     },
     "view": {"--host-cache": ["lots", "-1G", "nanG", "1e999G"], "--gpu-cache": ["x"], "--frame": ["99", "-1"],
              "--window": ["0x0"], "--resolution": ["8k"], "--screenshot-dir": ["/nonexistent"]},
+    "bake": {
+        "--device": ["meta", "tpu", "cuda:99", "", "cpu:abc"],
+        "--preset": ["no_such_model", "", "../x"],
+        "--frames": ["", "x", "5:1", "99:100"],
+        "--ratio": ["nan", "0", "-1", "5", "a,b", "0.5,0.5,0.5,0.5,0.5"],  # the base dataset has 3 cameras
+        "--t-end": ["0", "-1", "nan"],
+        "--n-srcs": ["0", "-2"],
+        "--layout": ["weird", ""],
+        "--data": ["missing", ".", "../base.npz"],
+        "-o": ["out.txt", ".", "nodir/out.npz", "x" * 300 + ".npz", BAKE_WEIGHTS],
+    },
 }
 
 
@@ -233,6 +245,11 @@ def flag_case(rng: random.Random, cid: str) -> Case:
         output = value if flag == "-o" else "out.npz"
     elif command == "info":
         argv, output = ["info", BASE_MODEL, flag, value], None
+    elif command == "bake":  # everything else about the bake valid
+        argv = ["bake", BAKE_WEIGHTS, "--device", "cpu", flag, value]
+        argv += [] if flag == "--data" else ["--data", BAKE_DATA]
+        argv += [] if flag == "-o" else ["-o", "out.npz"]
+        output = value if flag == "-o" else "out.npz"
     else:
         argv, output = ["view", BASE_MODEL, flag, value], None
     if rng.random() < 0.1:  # a mistyped command

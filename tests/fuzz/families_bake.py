@@ -17,16 +17,23 @@ from pathlib import Path
 from .cases import Case, flip_bits, overwrite, truncate
 
 BAKE_WEIGHTS = "../bake/trained_model/4k4d_my_377/1599.npz"  # written by generate.write_bases
+BAKE_DATA = "../bake/data"  # a valid dataset for the flag cases, written beside the weights
 VIEWS = ("00", "01", "02")
 
 
 def write_bake_weights(root: Path) -> None:
-    """The valid weights file every bake case reads (small: 300 points, 2 frames)."""
+    """The valid weights file every bake case reads (small: 300 points, 2 frames), and a valid dataset beside it
+    (``../bake/data``) for the flag cases."""
     from synthetic_4k4d import write_weights
 
     path = root / "bake" / "trained_model" / "4k4d_my_377" / "1599.npz"
     if not path.exists():
         write_weights(path, n_points=300, n_frames=2)
+    for name, data in _dataset():
+        target = root / "bake" / name
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
 
 
 @functools.cache

@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--n-srcs", "must be >= 1")
     if not 0 < preset.radius_min < preset.radius_max:
         raise InputError("--radius-min", f"the radius range {preset.radius_min:g}..{preset.radius_max:g} is empty")
-    device = parse_device(args.device or "auto")
+    device = parse_device("auto" if args.device is None else args.device)
     weights = WeightsFile(args.weights)
     notes: list[str] = []
     dataset = Dataset(args.data, preset, notes)
