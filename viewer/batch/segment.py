@@ -41,8 +41,8 @@ def checksum(files: list[Path]) -> str:
 def _prepared(argv: tuple[str, ...], output: str):
     """A worker keeps its job's parsed flags, open model, plan and backend across segments (a model opened,
     a path sampled and kernels compiled once per worker, not once per segment)."""
-    from ..commands.common import load_model
-    from ..commands.render import _backend, _device
+    from ..commands.common import load_model, parse_device
+    from ..commands.render import _backend
     from ..commands.render_plan import make_plan
     from ..settings import from_args
     from .jobs import Job, parse_render_args
@@ -50,7 +50,7 @@ def _prepared(argv: tuple[str, ...], output: str):
     output_path = Path(output)
     args = parse_render_args(Job(0, output, argv, output_path, None), output_path)
     settings = from_args(args)
-    device, rasterizer = _device(args.device), _backend(args.backend)
+    device, rasterizer = parse_device(args.device), _backend(args.backend)
     model = load_model(args.model, up=args.up)
     return args, settings.for_model(model.info), device, rasterizer, model, make_plan(args, model)
 
