@@ -3,7 +3,7 @@
 # (10 minutes) and write their results under $OUT (files elsewhere on the device do not come back):
 #
 #   bash benchmarks/gpu_suite.sh 1   # GPU tests, bench_render (all cases), profile_raster      (~6 min)
-#   bash benchmarks/gpu_suite.sh 2   # viewer loop at 4K and 1080p windows, disk playback rows  (~5 min)
+#   bash benchmarks/gpu_suite.sh 2   # viewer loop at 4K and 1080p windows, UI cost, disk rows  (~6 min)
 #
 # Copy $OUT/*.json into benchmarks/results/ afterwards (h200.json, h200_profile_raster.json, ...).
 set -u
@@ -20,7 +20,7 @@ else
   python3 benchmarks/bench_viewer_loop.py --output "$out/${slug}_viewer_loop_3840x2160.json" 2>&1 | tail -6
   python3 benchmarks/bench_viewer_loop.py --window 1920x1080 --output "$out/${slug}_viewer_loop_1920x1080.json" \
     2>&1 | tail -6
-  python3 benchmarks/bench_ui.py --output "$out/${slug}_ui.json" 2>&1 | tail -3
+  python3 benchmarks/bench_ui.py --frames 100 --output "$out/${slug}_ui.json" 2>&1 | tail -3
   python3 benchmarks/bench_timeline.py --disk-only --frames 100 --output "$out/${slug}_timeline_disk.json" 2>&1 \
     | tail -6
 fi
