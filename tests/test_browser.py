@@ -189,9 +189,17 @@ def test_malformed_client_messages_are_ignored(server):
 def test_serve_flags(capsys):
     from k4d_viewer.cli import main
 
+    taken = socket.socket()  # a port something else listens on
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
     for argv, problem in ((["serve", "--port", "70000"], "--port: 70000 is outside"),
                           (["serve", "--layers", "0"], "--layers: 0 is outside"),
-                          (["serve", "--max-size", "4"], "--max-size")):
-        assert main(argv) == 2
+                          (["serve", "--max-size", "4"], "--max-size"),
+                          (["serve", "--host", ""], "--host: is empty"),
+                          (["serve", "--host", "300.1.1.1"], "--host: '300.1.1.1' is not a name or address"),
+                          (["serve", "--host", "192.0.2.1"], "--host: cannot listen on 192.0.2.1:8080"),
+                          (["serve", "--port", str(taken.getsockname()[1])], "--port: cannot listen on")):
+        assert main(argv) == 2  # at once: the web server's own thread would not report a failed bind
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and problem in err, err
+    taken.close()

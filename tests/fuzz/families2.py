@@ -214,6 +214,8 @@ FLAG_VALUES = {
     },
     "view": {"--host-cache": ["lots", "-1G", "nanG", "1e999G"], "--gpu-cache": ["x"], "--frame": ["99", "-1"],
              "--window": ["0x0"], "--resolution": ["8k"], "--screenshot-dir": ["/nonexistent"]},
+    "serve": {"--host": ["", "300.1.1.1", "192.0.2.1", "::zz", "a" * 300], "--port": ["-1", "70000", "x"],
+              "--max-size": ["4", "99999", "x"], "--layers": ["0", "nan"]},
     "bake": {
         "--device": ["meta", "tpu", "cuda:99", "", "cpu:abc"],
         "--preset": ["no_such_model", "", "../x"],
@@ -245,6 +247,8 @@ def flag_case(rng: random.Random, cid: str) -> Case:
         output = value if flag == "-o" else "out.npz"
     elif command == "info":
         argv, output = ["info", BASE_MODEL, flag, value], None
+    elif command == "serve":  # refused before the server starts (an accepted value would hang the case)
+        argv, output = ["serve", BASE_MODEL, flag, value], None
     elif command == "bake":  # everything else about the bake valid
         argv = ["bake", BAKE_WEIGHTS, "--device", "cpu", flag, value]
         argv += [] if flag == "--data" else ["--data", BAKE_DATA]

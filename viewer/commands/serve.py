@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import ipaddress
 import logging
+import socket
 import sys
 
 from ..errors import InputError
@@ -60,6 +62,9 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--port", f"{args.port} is outside 0..65535")
     if not 16 <= args.max_size <= 16384:
         raise InputError("--max-size", f"{args.max_size} is outside 16..16384")
+    if not args.host.strip():
+        raise InputError("--host", "is empty (127.0.0.1 for this machine only, 0.0.0.0 for every interface)")
+    check_listen(args.host, args.port)  # the web server binds on a thread of its own, where a failure hangs
     try:
         address = ipaddress.ip_address(args.host)
     except ValueError:
@@ -92,3 +97,19 @@ def run(args: argparse.Namespace) -> int:
     finally:
         model.close()
     return 0
+
+
+def check_listen(host: str, port: int) -> None:
+    """InputError unless a server can listen on ``host``:``port`` here (a name or address of this machine, a
+    port that is free)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError, ValueError) as exc:
+        raise InputError("--host", f"'{host}' is not a name or address of this machine ({exc})") from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            flag = "--host" if exc.errno == errno.EADDRNOTAVAIL else "--port"  # not this machine's address
+            raise InputError(flag, f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
