@@ -323,3 +323,22 @@ def test_aligned_cameras_centre_the_rig():
                        np.linalg.norm(before[:, None] - before[None], axis=-1), atol=1e-9)
     # the point every camera looks at becomes the origin
     assert np.allclose([np.linalg.norm(c.centre) for c in aligned], np.linalg.norm(before[0] - offset), atol=1e-6)
+
+
+def test_a_video_without_a_video_stream_is_one_line(tmp_path):
+    """A camera's .mp4 that holds only sound (or whose stream table a bad byte destroyed)."""
+    import wave
+
+    from k4d_viewer.bake.dataset import VideoReader
+    from k4d_viewer.errors import InputError
+
+    path = tmp_path / "00.mp4"
+    with wave.open(str(path), "wb") as sound:  # a WAV file under a video's name: it opens, with no video stream
+        sound.setnchannels(1)
+        sound.setsampwidth(2)
+        sound.setframerate(8000)
+        sound.writeframes(b"\0\0" * 800)
+    reader = VideoReader(path)
+    with pytest.raises(InputError, match="00.mp4: holds no video stream"):
+        reader.frame(0)
+    reader.close()

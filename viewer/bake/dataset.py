@@ -203,12 +203,14 @@ class VideoReader:
             if self._container is None or index < self._next:
                 self.close()
                 self._container = av.open(str(self.path))
+                if not self._container.streams.video:
+                    raise InputError(self.path, "holds no video stream")
                 self._frames, self._next = self._container.decode(video=0), 0
             for decoded in self._frames:
                 self._next += 1
                 if self._next - 1 == index:
                     return decoded.to_ndarray(format="rgb24")
-        except av.FFmpegError as exc:
+        except (av.FFmpegError, ValueError) as exc:  # ValueError: frames PyAV cannot convert to RGB
             raise InputError(self.path, f"cannot be decoded: {exc}") from None
         raise InputError(self.path, f"has {self._next} frames; frame {index} is missing")
 
