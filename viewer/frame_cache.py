@@ -310,24 +310,22 @@ class FrameCache:
 
     def status(self, index: int) -> str:
         """'device', 'host', 'loading', 'failed' or 'none' (drawn on the timeline)."""
-        if any(key[0] == index for key in self._device):
-            return "device"
-        if index in self._host:
-            return "host"
-        if index in self._reads:
-            return "loading"
-        return "failed" if index in self._failed else "none"
+        return next((name for name, held in self._tiers() if index in held), "none")
 
     def statuses(self) -> list[str]:
         """Every frame's ``status`` at once, in one pass over the caches (the timeline shows them all each
         frame; asking frame by frame costs frames × cached frames)."""
         out = ["none"] * self.model.info.n_frames
-        for found, indices in (("failed", self._failed), ("loading", self._reads), ("host", self._host),
-                               ("device", (key[0] for key in self._device))):  # later ones win, as in status
-            for index in indices:
+        for name, held in reversed(self._tiers()):  # the first tier that holds a frame names it, as in status
+            for index in held:
                 if 0 <= index < len(out):
-                    out[index] = found
+                    out[index] = name
         return out
+
+    def _tiers(self) -> tuple[tuple[str, object], ...]:
+        """(status, the frame indices it applies to), in the order status looks at them."""
+        return (("device", {key[0] for key in self._device}), ("host", self._host), ("loading", self._reads),
+                ("failed", self._failed))
 
     def error(self, index: int) -> str | None:
         return self._failed.get(index)

@@ -21,6 +21,7 @@ from dataclasses import replace
 import torch
 
 from .model import Frame
+from .render.base import FinishedEvent
 
 log = logging.getLogger(__name__)
 
@@ -29,31 +30,21 @@ ALIGN = 256     # byte alignment of each array inside a buffer
 VIEW_KEYS = ("rgbw", "cents")  # per-source-view arrays, of which a copy may take some rows only
 
 
-class _Finished:
-    """The event of a copy that finished when it was made (CPU device)."""
-
-    def query(self) -> bool:
-        return True
-
-    def synchronize(self) -> None:
-        return None
-
-
 class _Slot:
     def __init__(self) -> None:
         self.buffer: torch.Tensor | None = None
-        self.done: torch.cuda.Event | _Finished = _Finished()
+        self.done: torch.cuda.Event | FinishedEvent = FinishedEvent()
+
+
+def _uploaded_shape(name: str, tensor: torch.Tensor, rows: list[int] | None) -> tuple[int, ...]:
+    """The shape array ``name`` has on the device: only ``rows`` of a per-view array when given."""
+    return (len(rows), *tensor.shape[1:]) if rows is not None and name in VIEW_KEYS else tuple(tensor.shape)
 
 
 def upload_bytes(host: Frame, rows: list[int] | None) -> int:
     """Device bytes of ``host`` uploaded with only ``rows`` of its per-view arrays (all with None)."""
-    total = 0
-    for name, tensor in host.__dict__.items():
-        if tensor is None:
-            continue
-        count = tensor.numel() if rows is None or name not in VIEW_KEYS else tensor[0].numel() * len(rows)
-        total += count * tensor.element_size()
-    return total
+    return sum(tensor.element_size() * int(torch.Size(_uploaded_shape(name, tensor, rows)).numel())
+               for name, tensor in host.__dict__.items() if tensor is not None)
 
 
 class FrameUploader:
@@ -82,7 +73,7 @@ class FrameUploader:
             if tensor is None:
                 continue
             picked = rows is not None and name in VIEW_KEYS
-            shape = (len(rows), *tensor.shape[1:]) if picked else tuple(tensor.shape)
+            shape = _uploaded_shape(name, tensor, rows)
             nbytes = tensor.element_size() * int(torch.Size(shape).numel())
             layout.append((name, tensor, picked, shape, offset, nbytes))
             offset += -(-nbytes // ALIGN) * ALIGN
@@ -103,7 +94,7 @@ class FrameUploader:
                 slot.done = torch.cuda.Event()
                 slot.done.record(self._stream)
             else:
-                slot.done = _Finished()
+                slot.done = FinishedEvent()  # a copy on the CPU finished when it was made
         return replace(host, **moved), slot.done
 
     def _allocate(self, nbytes: int) -> torch.Tensor:

@@ -47,6 +47,19 @@ def output_from_accum(accum: torch.Tensor, depth: torch.Tensor, background: tupl
                         depth=torch.where(empty, torch.full_like(depth, far), depth))
 
 
+class FinishedEvent:
+    """Stands in for a CUDA event where the work ran on the CPU (tests): it is done as soon as it is recorded."""
+
+    def record(self, stream: object = None) -> None:
+        return None
+
+    def query(self) -> bool:
+        return True
+
+    def synchronize(self) -> None:
+        return None
+
+
 @dataclass
 class DeviceImage:
     """A rendered frame where the backend made it: a RasterOutput (torch), CUDA tensors (cuda: accum and depth,

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from ..kernels import params as kernel_params
+from .base import FinishedEvent
 
 log = logging.getLogger(__name__)
 
@@ -63,16 +64,6 @@ class _Recorded:
                 self.graph.capture_end()
 
 
-class _Done:
-    """Stands in for the CUDA event when a plan runs on the CPU (tests): everything is done when launched."""
-
-    def record(self) -> None:
-        return None
-
-    def synchronize(self) -> None:
-        return None
-
-
 class FramePlan:
     """Stages A and B of one frame, recorded (see the module docstring).
 
@@ -90,7 +81,7 @@ class FramePlan:
         self.params_host = torch.zeros(kernel_params.SIZE, dtype=torch.float32, pin_memory=pinned)
         self.total_host = torch.zeros(1, dtype=torch.int64, pin_memory=pinned)
         self._stream = torch.cuda.Stream() if pinned else None
-        self._done = torch.cuda.Event() if pinned else _Done()
+        self._done = torch.cuda.Event() if pinned else FinishedEvent()  # on the CPU: done when launched
         self.capacity = 0
         self._b: _Recorded | None = None
 
