@@ -13,7 +13,7 @@ from pathlib import Path
 
 from platformdirs import user_cache_dir
 
-DEMO_VERSION = 2  # bump when make_demo changes what it writes
+DEMO_VERSION = 3  # bump when make_demo changes what it writes
 CACHE_DIR_ENV, POINTS_ENV = "K4D_VIEWER_CACHE_DIR", "K4D_VIEWER_DEMO_POINTS"
 
 

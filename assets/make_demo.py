@@ -31,6 +31,7 @@ N_VIEWS = 8
 RING_RADIUS = 2.6
 SEED = 4
 POINTS = 60_000        # dense enough that no disc shows at the default framing, even at 4K
+GOLDEN_ANGLE = math.pi * (3 - math.sqrt(5))
 RADIUS_FACTOR = 1.3    # disc radius over the mean point spacing: the 4K4D falloff closes the surface
 
 
@@ -130,10 +131,12 @@ def sample_surface(n_points: int, rng: np.random.Generator):
         e1 = np.cross(axis, helper)
         e1 /= np.linalg.norm(e1)
         e2 = np.cross(axis, e1)
-        # Stratified (jittered grid) samples give even spacing, so a fixed radius closes the surface.
+        # A golden-angle spiral (stratified along the axis) spreads the points evenly, so a fixed radius closes
+        # the surface. Jitter around the axis left gaps through which the inside of the far side showed as dark
+        # speckles (a source camera that sees the back of a surface gives it no colour).
         u = (np.arange(count) + rng.random(count)) / count
         s = (u * (length + 2 * part.radius)) - part.radius      # position along the capsule's axis
-        theta = (np.arange(count) * 2.399963 + rng.random(count) * 0.3) % (2 * math.pi)  # golden angle
+        theta = (np.arange(count) * GOLDEN_ANGLE) % (2 * math.pi)
         inside = np.clip(s, 0, length)
         offset = s - inside
         height = np.sqrt(np.clip(part.radius ** 2 - offset ** 2, 0, None))
@@ -149,6 +152,17 @@ def sample_surface(n_points: int, rng: np.random.Generator):
         along.append(np.clip(s / max(length, 1e-6), 0, 1)[order]), around.append(theta[order])
     return (np.concatenate(xyz), np.concatenate(normal), np.concatenate(part_id), np.concatenate(along),
             np.concatenate(around))
+
+
+def posed(t: float, rest: np.ndarray, normal_rest: np.ndarray, part_id: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """World positions and normals of the rest-pose samples at time t (seconds)."""
+    bones = bone_transforms(t)
+    xyz, normal = np.empty_like(rest), np.empty_like(normal_rest)
+    for index, part in enumerate(PARTS):
+        R, translation = bones[part.bone]
+        sel = part_id == index
+        xyz[sel], normal[sel] = rest[sel] @ R.T + translation, normal_rest[sel] @ R.T
+    return xyz, normal
 
 
 def albedo(part_id: np.ndarray, rest: np.ndarray, along: np.ndarray, around: np.ndarray,
@@ -212,19 +226,14 @@ def make_frames(n_points: int, seed: int = SEED):
                             for p in PARTS) / len(rest))
     # Directions to fit the SH sheen on (a fixed Fibonacci sphere), and the least-squares projector.
     k = np.arange(256) + 0.5
-    phi, cos_t = k * math.pi * (3 - math.sqrt(5)), 1 - 2 * k / 256
+    phi, cos_t = k * GOLDEN_ANGLE, 1 - 2 * k / 256
     fit_dirs = np.stack([np.cos(phi) * np.sqrt(1 - cos_t ** 2), np.sin(phi) * np.sqrt(1 - cos_t ** 2), cos_t], 1)
     basis = sh_basis(torch.from_numpy(fit_dirs), 3).numpy()
     projector = np.linalg.pinv(basis)  # (16, 256)
     shiny = np.nonzero(sheen > 0)[0]
     n_frames = int(round(FPS * SECONDS))
     for f in range(n_frames):
-        bones = bone_transforms(f / FPS)
-        xyz, normal = np.empty_like(rest), np.empty_like(normal_rest)
-        for index, part in enumerate(PARTS):
-            R, t = bones[part.bone]
-            sel = part_id == index
-            xyz[sel], normal[sel] = rest[sel] @ R.T + t, normal_rest[sel] @ R.T
+        xyz, normal = posed(f / FPS, rest, normal_rest, part_id)
         # Each source camera sees Lambert shading plus a Blinn-Phong highlight from its own direction.
         to_view = cents[:, None, :] - xyz[None]                          # (S,N,3)
         to_view /= np.linalg.norm(to_view, axis=-1, keepdims=True)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from conftest import run_window_driver
+from k4d_viewer.assets import DEMO_VERSION
 
 
 def run_driver(display, tmp_path, *args):
@@ -19,7 +20,7 @@ def run_driver(display, tmp_path, *args):
 def test_window_scrub_orbit_layers_screenshot(xvfb_display, tmp_path):
     results, out = run_driver(xvfb_display, tmp_path)
     assert results["frame_after_right"] == 1 and results["frame_after_seek"] == 12
-    assert results["title_after_seek"].endswith("frame 12 / 49") and "demo-v2" in results["title_start"]
+    assert results["title_after_seek"].endswith("frame 12 / 49") and f"demo-v{DEMO_VERSION}" in results["title_start"]
     assert results["scrub_changed"] > 0.5       # another frame is shown
     assert results["orbit_moved_eye"] > 0.1 and results["orbit_changed"] > 0.5
     assert results["k_changed"] > 0.1           # K = 1 versus K = 11
