@@ -102,3 +102,23 @@ def test_default_view_does_not_see_the_inside_through_the_front(real_demo):
         session.close()
     finally:
         model.close()
+
+
+def test_a_damaged_demo_in_the_cache_is_made_again(tmp_path, monkeypatch, capsys):
+    from k4d_viewer import assets
+    from k4d_viewer.commands.common import load_model
+
+    monkeypatch.setenv(assets.CACHE_DIR_ENV, str(tmp_path))
+    monkeypatch.setenv(assets.POINTS_ENV, "500")
+    path = assets.demo_model()
+    size = path.stat().st_size
+    with open(path, "r+b") as file:
+        file.truncate(size // 2)
+    model = load_model(None)
+    try:
+        assert model.info.n_frames == 50 and path.stat().st_size == size
+        assert model.read_frame(49).xyz.shape[0] == model.info.points_per_frame[49] > 400
+    finally:
+        model.close()
+    err = capsys.readouterr().err
+    assert "the built-in demo in the cache is damaged, making it again" in err and "Traceback" not in err

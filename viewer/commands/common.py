@@ -34,7 +34,7 @@ def load_model(path: Path | None, up: str | None = None, data: Path | None = Non
     A released 4K4D model (``1599.npz`` weights) opens as its finished bake when one is beside it; otherwise,
     with ``data`` (its dataset), as a model baked frame by frame as it is shown."""
     if path is None:
-        path = demo_model()
+        return open_demo()
     if is_ply_input(path):
         try:
             return open_model(path, up=parse_up(up) if up is not None else None)
@@ -54,6 +54,21 @@ def load_model(path: Path | None, up: str | None = None, data: Path | None = Non
     elif data is not None:
         warn(f"--data is for released 4K4D models (1599.npz); {Path(path).name} does not need it")
     return model
+
+
+def open_demo() -> Model:
+    """The built-in demo. The cache's copy is ours: a damaged one (a cleaner that truncated it, a stray edit) is
+    made again instead of being reported as the user's file."""
+    path = demo_model()
+    try:
+        return open_model(path)
+    except InputError as exc:
+        warn(f"the built-in demo in the cache is damaged, making it again ({exc})")
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise InputError(path, f"the built-in demo is damaged and cannot be removed: {exc.strerror or exc}") from None
+    return open_model(demo_model())
 
 
 def add_bake_arguments(parser: argparse.ArgumentParser) -> None:
