@@ -28,7 +28,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from scene import device_slug, reference_frame  # noqa: E402
 
-SIZE = "3840x2160"  # the render resolution (a RESOLUTION_PRESETS key); the window is this size unless --window
+SIZE = "3840x2160"  # the render resolution (as the viewer's --resolution); the window is this size unless --window
 
 
 def write_model(path: Path) -> None:
@@ -126,12 +126,13 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="k4d-loop-"))
     os.environ["K4D_VIEWER_CONFIG_DIR"] = str(work / "config")
     from k4d_viewer.app.viewer import ViewerApp, ViewerOptions
+    from k4d_viewer.commands.view import parse_resolution
     from k4d_viewer.model import open_model
 
     write_model(work / "reference.npz")
     model = open_model(work / "reference.npz")
     app = ViewerApp(model, ViewerOptions(backend=args.backend, window_size=window, headless=True,
-                                         resolution=args.size, screenshot_dir=work))
+                                         resolution=parse_resolution(args.size), screenshot_dir=work))
     try:
         run_loop(app, 60, orbit=True)  # warm-up: kernels compiled, layout settled, buffers allocated
         assert app.render_size() == render_size, app.render_size()

@@ -195,6 +195,22 @@ def test_custom_resolution_and_ui_scale(make_app, tmp_path):
     assert again.ui_scale == 1.5
 
 
+def test_resolution_from_the_command_line_presets_and_any_size(make_app):
+    """`k4d-viewer --resolution WxH` takes the Quality panel's presets and any other size (a custom one)."""
+    import argparse
+
+    from k4d_viewer.commands.view import parse_resolution
+
+    assert parse_resolution("window") == "window" and parse_resolution("7680x4320") == "7680x4320"
+    assert parse_resolution("1000X500") == (1000, 500)
+    for bad in ("8x8", "big", "0x100"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            parse_resolution(bad)
+    app = make_app((800, 600), resolution=parse_resolution("640x360"))
+    app.frame()
+    assert app.render_options.resolution == "custom" and app.image.size == (640, 360)
+
+
 def test_a_click_in_the_capture_camera_list_snaps_to_that_camera(make_app):
     """The Scene panel's camera list (built row by row only where it is in sight) snaps on a click."""
     app = make_app((1000, 1400))  # tall enough for the Scene panel to show the whole list

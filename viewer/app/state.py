@@ -11,6 +11,7 @@ RESOLUTION_PRESETS: dict[str, tuple[int, int] | None] = {
     "window": None, "1280x720": (1280, 720), "1920x1080": (1920, 1080), "2560x1440": (2560, 1440),
     "3840x2160": (3840, 2160), "7680x4320": (7680, 4320), "custom": None,
 }
+MIN_CUSTOM_SIDE = 16  # the smallest custom render width or height
 
 
 @dataclass
@@ -24,6 +25,13 @@ class RenderOptions:
     show_axes: bool = False         # world axes at the origin
     show_grid: bool = False         # a floor grid under the model
     show_box: bool = False          # the model's bounding box
+
+    @classmethod
+    def at(cls, resolution: str | tuple[int, int]) -> RenderOptions:
+        """Options that render at ``resolution``: a RESOLUTION_PRESETS key, or a custom (width, height)."""
+        if isinstance(resolution, tuple):
+            return cls(resolution="custom", custom_size=resolution)
+        return cls(resolution=resolution)
 
     def render_size(self, region_size: tuple[int, int]) -> tuple[int, int]:
         """The size to render at, given the render region's size in framebuffer pixels."""

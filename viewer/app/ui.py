@@ -19,7 +19,7 @@ from .layout import PANELS, TIMELINE
 from .menus import draw_help
 from .path_panel import draw_path_panel
 from .settings_widgets import draw_settings, label_room
-from .state import RESOLUTION_PRESETS, FrameStats, RenderOptions
+from .state import MIN_CUSTOM_SIDE, RESOLUTION_PRESETS, FrameStats, RenderOptions
 from .timeline_panel import draw_timeline
 
 
@@ -146,7 +146,7 @@ def _quality(view: UIView) -> list[Command]:
     elif options.resolution == "custom":
         changed, size = imgui.input_int2("Width, height", list(options.custom_size))
         if changed:
-            options.custom_size = tuple(min(max(int(s), 16), MAX_IMAGE_SIDE) for s in size)
+            options.custom_size = tuple(min(max(int(s), MIN_CUSTOM_SIDE), MAX_IMAGE_SIDE) for s in size)
     for name, value in draw_settings(session.settings, view.info):
         session.set_setting(name, value)
     changed, options.vsync = imgui.checkbox("V-sync", options.vsync)

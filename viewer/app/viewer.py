@@ -34,7 +34,7 @@ class ViewerOptions:
     frame: int = 0
     camera: Camera | None = None
     window_size: tuple[int, int] | None = None
-    resolution: str = "window"
+    resolution: str | tuple[int, int] = "window"  # a RESOLUTION_PRESETS key or a custom (width, height)
     screenshot_dir: Path = Path(".")
     visible: bool = True
     headless: bool = False           # an EGL offscreen window (tests, and machines with no display)
@@ -88,7 +88,7 @@ class ViewerApp:
         self.view = RenderView(self.ctx, self.session)
         self.layout = DockLayout()
         self.region = Region(0, 0, width, height)
-        self.render_options = RenderOptions(resolution=options.resolution)
+        self.render_options = RenderOptions.at(options.resolution)
         self.controls = InputController()
         self.screenshot_dir = options.screenshot_dir
         self.ui = UIView(info=self.info, session=self.session, options=self.render_options, ui_scale=self.ui_scale)

@@ -26,8 +26,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--frame", type=int, default=0, help="frame to start on (default 0)")
     parser.add_argument("--camera", type=Path, metavar="CAM.json", help="start from this camera")
     parser.add_argument("--window", type=parse_size, metavar="WxH", help="window size (default: as last time)")
-    parser.add_argument("--resolution", choices=("window", "1280x720", "1920x1080", "2560x1440", "3840x2160"),
-                        default="window", help="render resolution (default: the window's)")
+    parser.add_argument("--resolution", type=parse_resolution, default="window", metavar="WxH",
+                        help="render resolution: 'window' (the default: the render region's size) or any WxH, "
+                             "e.g. 3840x2160 (the Quality panel changes it)")
     parser.add_argument("--host-cache", type=str, metavar="SIZE",
                         help="host memory for cached frames, e.g. 16G (default: 40%% of the free memory)")
     parser.add_argument("--gpu-cache", type=str, metavar="SIZE",
@@ -36,6 +37,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="where Ctrl+S saves screenshots (default: the current folder)")
     add_settings_arguments(parser, "initial rendering rules (changeable in the Quality panel)")
     parser.set_defaults(run=run)
+
+
+def parse_resolution(text: str) -> str | tuple[int, int]:
+    """--resolution: 'window', a preset of the Quality panel, or a custom WxH; argparse type."""
+    from ..app.state import MIN_CUSTOM_SIDE, RESOLUTION_PRESETS
+
+    if text == "window":
+        return text
+    size = parse_size(text)
+    if min(size) < MIN_CUSTOM_SIDE:
+        raise argparse.ArgumentTypeError(f"'{text}': width and height must be at least {MIN_CUSTOM_SIDE}")
+    preset = f"{size[0]}x{size[1]}"
+    return preset if preset in RESOLUTION_PRESETS else size
 
 
 def run(args: argparse.Namespace) -> int:
