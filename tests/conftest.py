@@ -56,3 +56,33 @@ def run_window_driver(display: str, out: Path, *args: str) -> dict:
                             cwd=out.parent, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads((out / "results.json").read_text())
+
+
+@pytest.fixture
+def make_app(tmp_path, monkeypatch):
+    """make(size, **options): a ViewerApp on the demo in a headless window (gl backend), three frames drawn."""
+    from gl_support import gl_rasterizer
+    from k4d_viewer.assets import DEMO_MODEL
+    from k4d_viewer.model import open_model
+
+    gl_rasterizer()  # skips where no OpenGL context can be made (fails in CI)
+    from k4d_viewer.app.viewer import ViewerApp, ViewerOptions
+
+    monkeypatch.setenv("K4D_VIEWER_CONFIG_DIR", str(tmp_path / "config"))
+    apps, models = [], []
+
+    def make(size=(1000, 700), **options):
+        model = open_model(DEMO_MODEL)
+        app = ViewerApp(model, ViewerOptions(backend="gl", window_size=size, headless=True, screenshot_dir=tmp_path,
+                                             **options))
+        apps.append(app)
+        models.append(model)
+        for _ in range(3):
+            app.frame()
+        return app
+
+    yield make
+    for app in apps:
+        app.shutdown()
+    for model in models:
+        model.close()

@@ -5,37 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gl_support import gl_rasterizer
 from imgui_bundle import imgui
 from k4d_viewer.app.controls import Command
-from k4d_viewer.assets import DEMO_MODEL
-from k4d_viewer.model import open_model
 from test_viewer_headless import centre, press
-
-
-@pytest.fixture
-def make_app(tmp_path, monkeypatch):
-    gl_rasterizer()  # skips where no OpenGL context can be made (fails in CI)
-    from k4d_viewer.app.viewer import ViewerApp, ViewerOptions
-
-    monkeypatch.setenv("K4D_VIEWER_CONFIG_DIR", str(tmp_path / "config"))
-    apps, models = [], []
-
-    def make(size=(1000, 700), **options):
-        model = open_model(DEMO_MODEL)
-        app = ViewerApp(model, ViewerOptions(backend="gl", window_size=size, headless=True, screenshot_dir=tmp_path,
-                                             **options))
-        apps.append(app)
-        models.append(model)
-        for _ in range(3):
-            app.frame()
-        return app
-
-    yield make
-    for app in apps:
-        app.shutdown()
-    for model in models:
-        model.close()
 
 
 def windows_overlapping(region) -> list[str]:

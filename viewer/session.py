@@ -48,13 +48,15 @@ class ViewerSession:
     def __init__(self, model: Model, *, backend: str = "auto", gl_context: Any = None, gl: bool = True,
                  loader: FrameCache | None = None, device: torch.device | None = None,
                  host_cache: int | None = None, gpu_cache: int | None = None, frame: int = 0,
-                 camera: Camera | None = None, settings: RenderSettings | None = None, aspect: float = 16 / 9
-                 ) -> None:
+                 camera: Camera | None = None, settings: RenderSettings | None = None, aspect: float = 16 / 9,
+                 backends_from: ViewerSession | None = None) -> None:
+        """``backends_from``: a session whose backend instances (compiled programs, GPU buffers) this one uses
+        too, as when the viewer opens another model."""
         self.model, self.info = model, model.info
         self.device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
         self._gl_context = gl_context
         self.backends = available_backends(gl)
-        self._instances: dict[str, Any] = {}
+        self._instances: dict[str, Any] = backends_from._instances if backends_from is not None else {}
         self.notifications: deque[Notification] = deque(maxlen=50)
         for note in self.info.notes:  # first: a backend fallback said below stays the latest message
             self.notify(note, "warning" if "compressed" in note else "info")
@@ -69,7 +71,12 @@ class ViewerSession:
         self.settings = (settings or RenderSettings()).for_model(self.info)
         self.stats = FrameStats()
         self.path_editor = PathEditor(fps=self.info.fps)
-        self.frame_data: Frame = self.loader.wait(self.timeline.frame)
+        try:
+            self.frame_data: Frame = self.loader.wait(self.timeline.frame)
+        except BaseException:  # a first frame that does not load: the loader's threads must not outlive us
+            if self._owns_loader:
+                self.loader.close()
+            raise
         self.frame_index = self.timeline.frame
         *self.bounds, self._toward = self.info.framing(self.frame_data)
         self.camera = self.home_view(aspect)

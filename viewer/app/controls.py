@@ -40,6 +40,7 @@ SHORTCUTS = [
     ("Ctrl+0 .. Ctrl+9", "snap to capture camera 0 .. 9"),
     ("Ctrl+C / Ctrl+V", "copy / paste the camera as JSON"),
     ("Ctrl+S", "save a screenshot at render resolution"),
+    ("Ctrl+O", "open another model (or drop a file or folder on the window)"),
     ("K", "add a camera-path keyframe at the current view and frame (Path panel)"),
     ("Tab", "show / hide the panels"),
     ("F11", "fullscreen"),
@@ -121,7 +122,8 @@ class InputController:
             for key, command in ((imgui.Key.left_arrow, Command("snap_step", -1)),
                                  (imgui.Key.right_arrow, Command("snap_step", 1)),
                                  (imgui.Key.c, Command("copy_camera")), (imgui.Key.v, Command("paste_camera")),
-                                 (imgui.Key.s, Command("screenshot")), (imgui.Key.q, Command("quit"))):
+                                 (imgui.Key.s, Command("screenshot")), (imgui.Key.q, Command("quit")),
+                                 (imgui.Key.o, Command("open_dialog"))):
                 if pressed(key, repeat=False):
                     out.append(command)
             for index, key in enumerate(_DIGITS):

@@ -22,6 +22,7 @@ class HeadlessWindow:
         self.framebuffer = self.ctx.framebuffer(color_attachments=[self.ctx.texture(self._size, 4)])
         self._closed = False
         self.fullscreen = False
+        self.dropped: list[str] = []  # as the real window's drops (tests put paths here)
         self._in_flight = None  # the fence after the previous frame's commands
         try:
             from ..render.gl_procs import Fences, GLFunctionUnavailable

@@ -14,6 +14,15 @@ def draw_menu_bar(view) -> list[Command]:
     if not imgui.begin_main_menu_bar():
         return commands
     if imgui.begin_menu("File"):
+        if imgui.menu_item("Open model...", "Ctrl+O", False)[0]:
+            commands.append(Command("open_dialog"))
+        recent = view.open_dialog.recent
+        if imgui.begin_menu("Open recent", bool(recent)):
+            for path in recent:
+                if imgui.menu_item(path, "", False)[0]:
+                    commands.append(Command("open_model", path))
+            imgui.end_menu()
+        imgui.separator()
         if imgui.menu_item("Save screenshot", "Ctrl+S", False)[0]:
             commands.append(Command("screenshot"))
         if imgui.menu_item("Copy camera as JSON", "Ctrl+C", False)[0]:

@@ -33,6 +33,11 @@ class RenderView:
         self._pending = None  # the session's image rendered but not yet handed to the display
         self._handover_ms = 0.0
 
+    def attach(self, session) -> None:
+        """Show another session (another model) from now on; nothing of the last one's images is kept."""
+        self.session = session
+        self.image = self.image_b = self._pending = self._b_key = None
+
     def render(self, size: tuple[int, int], compare: CompareState) -> None:
         """The session renders (when something changed); with compare on, B too; results go into textures."""
         session = self.session

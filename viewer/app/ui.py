@@ -17,6 +17,7 @@ from .compare import CompareState, draw_compare_panel
 from .controls import Command
 from .layout import PANELS, TIMELINE
 from .menus import draw_help
+from .open_dialog import OpenDialog, draw_open_dialog
 from .path_panel import draw_path_panel
 from .settings_widgets import draw_settings, label_room
 from .state import MIN_CUSTOM_SIDE, RESOLUTION_PRESETS, FrameStats, RenderOptions
@@ -41,6 +42,7 @@ class UIView:
     panels: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(PANELS, True))
     camera_path: list[str] = field(default_factory=lambda: [""])
     focus: list[str] = field(default_factory=list)  # panels to bring to the front this frame
+    open_dialog: OpenDialog = field(default_factory=OpenDialog)
 
 
 def draw_panels(view: UIView) -> list[Command]:
@@ -48,6 +50,7 @@ def draw_panels(view: UIView) -> list[Command]:
     commands: list[Command] = []
     if view.show_help:
         commands += draw_help()
+    commands += draw_open_dialog(view.open_dialog)
     if not view.show_panel:
         return commands
     session = view.session

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..camera import Camera, load_camera_json
 from ..errors import InputError
-from ..model import Model
+from ..model import Model, open_model
 from ..session import ViewerSession
 from ..settings import RenderSettings
 from .camera_control import CameraState
+from .compare import CompareState
 from .controls import Command, InputController
 from .headless_window import HeadlessWindow
 from .layout import DockLayout, Region, apply_ui_scale
@@ -22,7 +24,7 @@ from .path_actions import handle as handle_path_command
 from .render_view import RenderView
 from .state import RenderOptions
 from .ui import UIView, draw_panels
-from .ui_prefs import load_ui_font, load_ui_scale, save_ui_scale
+from .ui_prefs import load_ui_font, load_ui_scale, recent_models, remember_model, save_ui_scale
 from .window import Window, config_dir
 
 
@@ -42,6 +44,7 @@ class ViewerOptions:
     gpu_cache: int | None = None
     settings: RenderSettings | None = None
     ui_scale: float | None = None    # None: the saved one, else the screen's content scale
+    open_model: Callable[[Path], Model] = open_model  # how File > Open and drops read a path (the CLI's rules)
 
 
 class ViewerApp:
@@ -57,6 +60,7 @@ class ViewerApp:
         from imgui_bundle import imgui
 
         self.model, self.info = model, model.info
+        self._given_model = model  # the caller closes this one; models opened from the UI are ours to close
         self.headless = options.headless
         if self.headless:
             self.window = HeadlessWindow(self._title(options.frame), options.window_size)
@@ -81,6 +85,7 @@ class ViewerApp:
         self._apply_scale(self.ui_scale)
 
         width, height = self.window.framebuffer_size
+        self._options = options
         self.session = ViewerSession(model, backend=options.backend, gl_context=self.ctx,
                                      host_cache=options.host_cache, gpu_cache=options.gpu_cache, frame=options.frame,
                                      camera=options.camera, settings=options.settings,
@@ -92,6 +97,7 @@ class ViewerApp:
         self.controls = InputController()
         self.screenshot_dir = options.screenshot_dir
         self.ui = UIView(info=self.info, session=self.session, options=self.render_options, ui_scale=self.ui_scale)
+        self.ui.open_dialog.recent = recent_models()
         self.last_screenshot: Path | None = None
         self._last_time = time.perf_counter()
         self._title_frame = -1
@@ -196,6 +202,7 @@ class ViewerApp:
         if inject is not None:
             inject(imgui.get_io())
         imgui.new_frame()
+        self._open_dropped()
         commands = draw_menu_bar(self.ui)
         draw_status_bar(self.ui)
         self.region = self.layout.begin(self.ui.show_panel, self.ui_scale)
@@ -223,12 +230,50 @@ class ViewerApp:
                           self.ui.compare)
         for command in commands:
             self.execute(command)
-        self.ui.status = session.status
+        self.ui.status = self.session.status  # a command may have opened another model
         imgui.render()
         self.target.use()
         imgui.backends.opengl3_render_draw_data(imgui.get_draw_data())
         self.window.swap()
         self.stats.add_frame((time.perf_counter() - now) * 1000)
+
+    def _open_dropped(self) -> None:
+        """Paths dropped on the window since the last frame: the first opens (one model at a time)."""
+        dropped, self.window.dropped = self.window.dropped, []
+        if dropped and self.open(dropped[0]) and len(dropped) > 1:
+            self.session.notify(f"{len(dropped)} paths dropped: opened the first; drop their folder to open a "
+                                "PLY sequence", "warning")
+
+    def open(self, path: str | Path) -> bool:
+        """Show the model at ``path`` instead (File > Open, a drop on the window). The view frames it and the
+        render settings start from its defaults; the backend stays. If it does not open, the current model
+        stays and the status bar says why."""
+        path = Path(path).expanduser()
+        try:
+            model = self._options.open_model(path)
+        except InputError as exc:
+            self.session.notify(f"not opened: {exc}", "error")
+            return False
+        old, (width, height) = self.session, self.render_size()
+        try:
+            session = ViewerSession(model, backend=old.backend, gl_context=self.ctx,
+                                    host_cache=self._options.host_cache, gpu_cache=self._options.gpu_cache,
+                                    aspect=width / max(height, 1), backends_from=old)
+        except InputError as exc:
+            model.close()
+            self.session.notify(f"not opened: {exc}", "error")
+            return False
+        old.close()
+        if self.model is not self._given_model:
+            self.model.close()
+        self.model, self.info, self.session = model, model.info, session
+        self.view.attach(session)
+        self.ui.info, self.ui.session, self.ui.compare = model.info, session, CompareState()
+        self._framed, self._title_frame = False, -1  # framed to the render region on the next frame
+        remember_model(path)
+        self.ui.open_dialog.recent = recent_models()
+        session.notify(f"opened {path}")
+        return True
 
     def render_scene(self) -> None:
         """Render now (when something changed) at the current render size."""
@@ -312,6 +357,10 @@ class ViewerApp:
             self.window.set_vsync(self.render_options.vsync)
         elif name == "backend":
             session.set_backend(arg)
+        elif name == "open_dialog":
+            self.ui.open_dialog.show()
+        elif name == "open_model":
+            self.open(arg)
 
     def _load_camera(self, path: str) -> None:
         try:
@@ -357,6 +406,8 @@ class ViewerApp:
         self._closed = True
         imgui = self._imgui
         self.session.close()
+        if self.model is not self._given_model:
+            self.model.close()
         imgui.backends.opengl3_shutdown()
         if not self.headless:
             imgui.backends.glfw_shutdown()

@@ -56,6 +56,8 @@ class Window:
         if "pos" in saved and size is None:
             glfw.set_window_pos(self.handle, *saved["pos"])
         glfw.make_context_current(self.handle)
+        self.dropped: list[str] = []  # paths dropped on the window since the viewer last took them
+        glfw.set_drop_callback(self.handle, lambda _window, paths: self.dropped.extend(paths))
         self._windowed_geometry: tuple[int, int, int, int] | None = None
         self.set_vsync(True)
 

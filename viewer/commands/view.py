@@ -65,12 +65,15 @@ def run(args: argparse.Namespace) -> int:
         from ..app.window import NoDisplayError
 
         try:
+            from ..app.ui_prefs import remember_model
             from ..app.viewer import ViewerApp, ViewerOptions
 
             app = ViewerApp(model, ViewerOptions(backend=args.backend, frame=args.frame, camera=camera,
                                                  window_size=args.window, resolution=args.resolution,
                                                  screenshot_dir=args.screenshot_dir, settings=settings,
-                                                 **budgets))
+                                                 open_model=load_model, **budgets))
+            if args.model is not None:
+                remember_model(args.model)
         except NoDisplayError as exc:
             raise InputError(None, f"cannot open a window: {exc}; render headless with 'k4d-viewer render "
                              "MODEL -o out.png'") from None
