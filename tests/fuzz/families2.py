@@ -213,7 +213,8 @@ FLAG_VALUES = {
         "-o": ["out.txt", ".", "nodir/out.npz", "x" * 300 + ".npz"],
     },
     "view": {"--host-cache": ["lots", "-1G", "nanG", "1e999G"], "--gpu-cache": ["x"], "--frame": ["99", "-1"],
-             "--window": ["0x0"], "--resolution": ["8k"], "--screenshot-dir": ["/nonexistent"]},
+             "--window": ["0x0"], "--resolution": ["8k", "8x8", "1e3x2", "-640x480", "99999x9"],
+             "--screenshot-dir": ["/nonexistent"]},
     "serve": {"--host": ["", "300.1.1.1", "192.0.2.1", "::zz", "a" * 300], "--port": ["-1", "70000", "x"],
               "--max-size": ["4", "99999", "x"], "--layers": ["0", "nan"]},
     "bake": {
