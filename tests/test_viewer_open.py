@@ -93,3 +93,18 @@ def test_several_paths_dropped_open_the_first(make_app, tmp_path):
     app.frame()
     assert app.info.path == paths[0] and "2 paths dropped: opened the first" in app.session.status
     assert app.ui.open_dialog.recent == [str(paths[0].resolve())]
+
+
+def test_another_model_waits_for_a_running_video_export(make_app, tmp_path):
+    from k4d_viewer.app.path_editor import ExportJob
+
+    app = make_app((1000, 700))
+    job = ExportJob(output=tmp_path / "path.mp4", total=10)  # as the Path panel's export, still running
+    app.session.path_editor.export = job
+    app.window.dropped.append(str(write_canonical(tmp_path / "m.npz", count=2)))
+    app.frame()
+    assert app.info.path != tmp_path / "m.npz" and "a video export is running" in app.session.status
+    job.finished = True
+    app.window.dropped.append(str(tmp_path / "m.npz"))
+    app.frame()
+    assert app.info.path == tmp_path / "m.npz"

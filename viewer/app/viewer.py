@@ -249,6 +249,11 @@ class ViewerApp:
         render settings start from its defaults; the backend stays. If it does not open, the current model
         stays and the status bar says why."""
         path = Path(path).expanduser()
+        export = self.session.path_editor.export
+        if export is not None and export.running:
+            self.session.notify(f"not opened: {path.name}: a video export is running (the Path panel cancels it)",
+                                "error")
+            return False
         try:
             model = self._options.open_model(path)
         except InputError as exc:
