@@ -19,12 +19,13 @@ from .controls import Command, InputController
 from .headless_window import HeadlessWindow
 from .layout import DockLayout, Region, apply_ui_scale
 from .menus import draw_menu_bar, draw_status_bar
+from .model_switch import open_dropped, open_in
 from .path_actions import PATH_COMMANDS
 from .path_actions import handle as handle_path_command
 from .render_view import RenderView
 from .state import RenderOptions
 from .ui import UIView, draw_panels
-from .ui_prefs import load_ui_font, load_ui_scale, recent_models, remember_model, save_ui_scale
+from .ui_prefs import load_ui_font, load_ui_scale, recent_models, save_ui_scale
 from .window import Window, config_dir
 
 
@@ -85,7 +86,7 @@ class ViewerApp:
         self._apply_scale(self.ui_scale)
 
         width, height = self.window.framebuffer_size
-        self._options = options
+        self.options = options
         self.session = ViewerSession(model, backend=options.backend, gl_context=self.ctx,
                                      host_cache=options.host_cache, gpu_cache=options.gpu_cache, frame=options.frame,
                                      camera=options.camera, settings=options.settings,
@@ -202,7 +203,7 @@ class ViewerApp:
         if inject is not None:
             inject(imgui.get_io())
         imgui.new_frame()
-        self._open_dropped()
+        open_dropped(self)
         commands = draw_menu_bar(self.ui)
         draw_status_bar(self.ui)
         self.region = self.layout.begin(self.ui.show_panel, self.ui_scale)
@@ -237,48 +238,19 @@ class ViewerApp:
         self.window.swap()
         self.stats.add_frame((time.perf_counter() - now) * 1000)
 
-    def _open_dropped(self) -> None:
-        """Paths dropped on the window since the last frame: the first opens (one model at a time)."""
-        dropped, self.window.dropped = self.window.dropped, []
-        if dropped and self.open(dropped[0]) and len(dropped) > 1:
-            self.session.notify(f"{len(dropped)} paths dropped: opened the first; drop their folder to open a "
-                                "PLY sequence", "warning")
-
     def open(self, path: str | Path) -> bool:
-        """Show the model at ``path`` instead (File > Open, a drop on the window). The view frames it and the
-        render settings start from its defaults; the backend stays. If it does not open, the current model
-        stays and the status bar says why."""
-        path = Path(path).expanduser()
-        export = self.session.path_editor.export
-        if export is not None and export.running:
-            self.session.notify(f"not opened: {path.name}: a video export is running (the Path panel cancels it)",
-                                "error")
-            return False
-        try:
-            model = self._options.open_model(path)
-        except InputError as exc:
-            self.session.notify(f"not opened: {exc}", "error")
-            return False
-        old, (width, height) = self.session, self.render_size()
-        try:
-            session = ViewerSession(model, backend=old.backend, gl_context=self.ctx,
-                                    host_cache=self._options.host_cache, gpu_cache=self._options.gpu_cache,
-                                    aspect=width / max(height, 1), backends_from=old)
-        except InputError as exc:
-            model.close()
-            self.session.notify(f"not opened: {exc}", "error")
-            return False
-        old.close()
+        """Show the model at ``path`` instead (see model_switch.open_in); False if it did not open."""
+        return open_in(self, path)
+
+    def adopt(self, model: Model, session: ViewerSession) -> None:
+        """Show ``session`` (on ``model``) from now on; the last session closes (and its model, if ours)."""
+        self.session.close()
         if self.model is not self._given_model:
             self.model.close()
         self.model, self.info, self.session = model, model.info, session
         self.view.attach(session)
         self.ui.info, self.ui.session, self.ui.compare = model.info, session, CompareState()
         self._framed, self._title_frame = False, -1  # framed to the render region on the next frame
-        remember_model(path)
-        self.ui.open_dialog.recent = recent_models()
-        session.notify(f"opened {path}")
-        return True
 
     def render_scene(self) -> None:
         """Render now (when something changed) at the current render size."""
