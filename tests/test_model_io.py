@@ -144,3 +144,27 @@ def test_rows_read_alone_equal_rows_of_the_whole_array(tmp_path, compressed):
     with NpzArchive(path) as archive:
         for rows in ([3], [0, 1, 2], [8, 7, 0, 1], [5, 2, 6, 4], [4, 4, 3], list(range(9))[::-1]):
             np.testing.assert_array_equal(archive.read_rows("block", rows), block[rows])
+
+
+@pytest.mark.parametrize("views", [None, [4, 1]])
+def test_a_frame_announces_the_byte_ranges_it_reads(tmp_path, monkeypatch, views):
+    """read_frame tells the OS every range it will read (so they are in flight together), and only those."""
+    import os
+
+    path = write_canonical(tmp_path / "m.npz", count=2)
+    announced, read = [], []
+    monkeypatch.setattr(os, "posix_fadvise", lambda fd, start, length, advice: announced.append((start, length)),
+                        raising=False)
+    original = NpzArchive._read_at
+    monkeypatch.setattr(NpzArchive, "_read_at", lambda self, key, start, buffer: (
+        read.append((start, len(buffer))), original(self, key, start, buffer))[1])
+    model = open_model(path)
+    try:
+        announced.clear(), read.clear()  # opening read the index
+        frame = model.read_frame(1, views)
+        assert sorted(announced) == sorted(read) and len(read) >= 6
+    finally:
+        model.close()
+    whole = open_model(path).read_frame(1)
+    expected = whole.rgbw if views is None else whole.rgbw[views]
+    assert torch.equal(frame.rgbw, expected)

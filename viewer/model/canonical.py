@@ -200,7 +200,10 @@ class CanonicalModel:
         prefix = f"frame.{index}."
         arrays: dict[str, Any] = {}
         subset = views is not None and self.reads_views
-        for key in self._frame_keys(index):
+        keys = self._frame_keys(index)
+        self.archive.will_need([span for key in keys for span in self.archive.ranges(
+            key, list(views) if subset and key == prefix + "rgbw" else None)])
+        for key in keys:
             name = key[len(prefix):]
             if subset and name == "rgbw":
                 array = self.archive.read_rows(key, list(views))

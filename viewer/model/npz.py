@@ -11,6 +11,7 @@ size its header declares, into a buffer of that size, which must match the membe
 from __future__ import annotations
 
 import ast
+import os
 import struct
 import threading
 import zipfile
@@ -198,6 +199,34 @@ class NpzArchive:
                     filled += got
         except _READ_ERRORS as exc:
             raise InputError(self.path, f"unreadable data ({_describe(exc)})", key=key) from None
+
+    def ranges(self, key: str, rows: list[int] | None = None) -> list[tuple[int, int]]:
+        """(file offset, length) of the bytes ``read(key)`` (or ``read_rows(key, rows)``) reads straight from the
+        file; none for a compressed member (it is inflated through the zip stream)."""
+        start = self._data_start(key)
+        if start is None:
+            return []
+        header = self.header(key)
+        if rows is None:
+            return [(start, header.nbytes)]
+        row_bytes = header.nbytes // max(header.shape[0], 1)
+        return [(start + row * row_bytes, row_bytes) for row in rows]
+
+    def will_need(self, ranges: list[tuple[int, int]]) -> None:
+        """Tell the OS which byte ranges are read next. A frame is a dozen separate ranges (members, view rows);
+        read one after another, each waits for the disk on its own, while announced together they are all in
+        flight at once. Only a hint: where the OS has no such call, or it fails, nothing changes."""
+        if not ranges or not hasattr(os, "posix_fadvise"):
+            return
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+            try:
+                for start, length in ranges:
+                    os.posix_fadvise(fd, start, length, os.POSIX_FADV_WILLNEED)
+            finally:
+                os.close(fd)
+        except OSError:
+            pass
 
     def read_rows(self, key: str, rows: list[int]) -> np.ndarray:
         """``array[rows]`` of a member, reading only those rows' bytes where the member is stored uncompressed
