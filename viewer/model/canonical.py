@@ -201,12 +201,12 @@ class CanonicalModel:
         arrays: dict[str, Any] = {}
         subset = views is not None and self.reads_views
         keys = self._frame_keys(index)
-        self.archive.will_need([span for key in keys for span in self.archive.ranges(
-            key, list(views) if subset and key == prefix + "rgbw" else None)])
+        rows = {prefix + "rgbw": list(views)} if subset else {}  # members read by rows: the chosen views only
+        self.archive.will_need([span for key in keys for span in self.archive.ranges(key, rows.get(key))])
         for key in keys:
             name = key[len(prefix):]
-            if subset and name == "rgbw":
-                array = self.archive.read_rows(key, list(views))
+            if key in rows:
+                array = self.archive.read_rows(key, rows[key])
             elif subset and name == "cents":
                 array = self.archive.read(key)[list(views)]
             else:
